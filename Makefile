@@ -1,0 +1,75 @@
+# One way to start everything (make run), one way to test everything (make test).
+# Every target sets itself up from nothing: interpreter, venv, packages, data, model.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+BIN     := $(VENV)/bin
+PY      := $(BIN)/python
+RASA    := $(BIN)/rasa
+MODEL   := models/hub.tar.gz
+SPACY   := var/spacy/en/meta.json
+KB_DB   := var/.kb-loaded
+
+export PYTHONPATH := $(CURDIR)
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 3
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+TRAIN_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml) data/rules.yml data/stories.yml \
+                $(SPACY) $(wildcard nlu/components/*.py) nlu/spelling.py
+
+.PHONY: help setup kb spacy train run shell test eval clean
+
+help:
+	@echo "make run    set up, train if needed, start the assistant (REST on :5005)"
+	@echo "make test   set up, train if needed, run the whole test suite"
+	@echo "make eval   held-out enquiries against the real assistant"
+	@echo "make train  (re)train the model when its inputs changed"
+	@echo "make shell  chat in the terminal"
+	@echo "make kb     reload data/knowledge_base.yml into the database"
+
+$(VENV)/.installed: pyproject.toml
+	@interpreter=$$(scripts/find-python310) || exit 1; \
+	  echo "Using $$interpreter"; \
+	  [ -x $(PY) ] || "$$interpreter" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+setup: $(VENV)/.installed
+
+$(KB_DB): data/knowledge_base.yml $(wildcard bot/knowledge/*.py) | $(VENV)/.installed
+	$(PY) -m bot kb load
+	@touch $@
+
+kb:
+	@rm -f $(KB_DB)
+	@$(MAKE) --no-print-directory $(KB_DB)
+
+$(SPACY): data/knowledge_base.yml nlu/spacy_pipeline.py | $(VENV)/.installed
+	$(PY) -m nlu.spacy_pipeline --language en
+
+spacy: $(SPACY)
+
+$(MODEL): $(TRAIN_INPUTS) | $(VENV)/.installed
+	$(RASA) data validate --quiet
+	$(RASA) train --fixed-model-name hub --out models --force
+	@touch $@
+
+train: $(MODEL)
+
+run: $(MODEL) $(KB_DB)
+	@scripts/run-assistant
+
+shell: $(MODEL) $(KB_DB)
+	@scripts/run-assistant --shell
+
+test: $(MODEL) $(KB_DB)
+	$(PY) -m pytest
+
+eval: $(MODEL) $(KB_DB)
+	$(PY) -m tests.support.heldout --json reports/eval.json
+
+clean:
+	rm -rf $(VENV) var models reports .pytest_cache

@@ -1,0 +1,1 @@
+"""Rasa SDK actions: thin adapters from a conversation to the core in ``bot``."""

@@ -1,0 +1,108 @@
+"""What every answer needs: the facts, the entities of the latest message, and the
+hub the conversation is about (so "who are its partners?" refers back)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.knowledge.facts import Contact, Facts, Hub
+from bot.knowledge.store import KnowledgeBase
+from bot.routing import Need
+
+log = logging.getLogger(__name__)
+
+knowledge_base = KnowledgeBase()
+
+# entity -> Facts lookup that yields an item with a ``hub`` attribute
+_HUB_BEARING = {
+    "person": Facts.contact,
+    "organisation": Facts.organisation,
+    "programme": Facts.programme,
+    "topic": Facts.topic,
+}
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def latest_entity(tracker: Tracker, name: str) -> str | None:
+    return next(tracker.get_latest_entity_values(name), None)
+
+
+def need_from_message(tracker: Tracker) -> Need:
+    return Need(**{field: latest_entity(tracker, field) for field in Need.__dataclass_fields__})
+
+
+def hub_in_message(tracker: Tracker, facts: Facts) -> Hub | None:
+    """The hub the latest message names, directly or through something of that hub."""
+    if hub := facts.hub(latest_entity(tracker, "hub")):
+        return hub
+    for entity, lookup in _HUB_BEARING.items():
+        item = lookup(facts, latest_entity(tracker, entity))
+        if item is not None and item.hub:
+            return facts.hub(item.hub)
+    return None
+
+
+def hub_in_conversation(tracker: Tracker, facts: Facts) -> Hub | None:
+    return hub_in_message(tracker, facts) or facts.hub(tracker.get_slot("hub"))
+
+
+def contact_values(contact: Contact, hub: Hub) -> dict[str, str]:
+    return {
+        "hub_name": hub.name,
+        "hub_city": hub.city,
+        "contact_name": contact.name,
+        "contact_organisation": contact.organisation,
+        "contact_phone": contact.phone,
+    }
+
+
+def utter_contact_line(dispatcher: CollectingDispatcher, facts: Facts, hub: Hub) -> None:
+    contact = facts.contact_for_hub(hub.key)
+    dispatcher.utter_message(response="utter_contact_line", **contact_values(contact, hub))
+
+
+def utter_both_contacts(dispatcher: CollectingDispatcher, facts: Facts) -> None:
+    values = {}
+    for hub in facts.hubs:
+        contact = facts.contact_for_hub(hub.key)
+        values |= {
+            f"{hub.key}_contact": contact.name,
+            f"{hub.key}_organisation": contact.organisation,
+            f"{hub.key}_phone": contact.phone,
+        }
+    dispatcher.utter_message(response="utter_contacts_both", **values)
+
+
+def remember_hub(hub: Hub | None) -> list[dict[str, Any]]:
+    return [SlotSet("hub", hub.key)] if hub else []
+
+
+class KnowledgeAction(Action, ABC):
+    """An action that answers from the facts; SQL runs off the event loop."""
+
+    async def run(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        try:
+            facts = await loop.run_in_executor(None, knowledge_base.facts)
+        except (SQLAlchemyError, LookupError):
+            log.exception("knowledge base unavailable")
+            dispatcher.utter_message(response="utter_knowledge_unavailable")
+            return []
+        return self.answer(dispatcher, tracker, facts)
+
+    @abstractmethod
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, facts: Facts
+    ) -> list[dict[str, Any]]:
+        """Utter the answer from ``facts``; return the events (e.g. the hub now discussed)."""

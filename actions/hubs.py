@@ -1,0 +1,77 @@
+"""Answers about the hubs themselves: overview, difference, trails."""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.context import (
+    KnowledgeAction,
+    hub_in_conversation,
+    remember_hub,
+    utter_both_contacts,
+    utter_contact_line,
+)
+from bot.knowledge.facts import Facts, Hub, join_names
+
+
+def _focus(facts: Facts, hub: Hub) -> str:
+    return join_names(topic.name for topic in facts.focus_of(hub.key))
+
+
+def _compare(dispatcher: CollectingDispatcher, facts: Facts) -> None:
+    values = {}
+    for hub in facts.hubs:
+        values |= {
+            f"{hub.key}_name": hub.name,
+            f"{hub.key}_approach": hub.approach_text,
+            f"{hub.key}_topics": _focus(facts, hub),
+        }
+    dispatcher.utter_message(response="utter_compare_hubs", **values)
+    utter_both_contacts(dispatcher, facts)
+
+
+class ActionAnswerHub(KnowledgeAction):
+    def name(self) -> str:
+        return "action_answer_hub"
+
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+        hub = hub_in_conversation(tracker, facts)
+        if hub is None:  # "what is the hub?": both halves of the Dresden/Leipzig hub
+            _compare(dispatcher, facts)
+            return []
+        dispatcher.utter_message(
+            response="utter_hub_overview",
+            hub_name=hub.name,
+            approach=hub.approach_text,
+            strategy=hub.strategy,
+            mission=hub.mission,
+            topics=_focus(facts, hub),
+            location=hub.location,
+        )
+        utter_contact_line(dispatcher, facts, hub)
+        return remember_hub(hub)
+
+
+class ActionCompareHubs(KnowledgeAction):
+    def name(self) -> str:
+        return "action_compare_hubs"
+
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+        _compare(dispatcher, facts)
+        return []
+
+
+class ActionAnswerTrails(KnowledgeAction):
+    def name(self) -> str:
+        return "action_answer_trails"
+
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+        hubs = [h for h in facts.hubs if facts.trails_of(h.key)]
+        for hub in hubs:
+            for trail in facts.trails_of(hub.key):
+                dispatcher.utter_message(
+                    response="utter_trails", hub_name=hub.name, description=trail.description
+                )
+            utter_contact_line(dispatcher, facts, hub)
+        return remember_hub(hubs[0]) if len(hubs) == 1 else []

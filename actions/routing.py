@@ -1,0 +1,79 @@
+"""Who is the right contact? Adapters from the conversation to ``bot.routing``."""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+
+from actions.context import (
+    KnowledgeAction,
+    contact_values,
+    hub_in_conversation,
+    latest_intent,
+    need_from_message,
+    remember_hub,
+    utter_both_contacts,
+)
+from bot.knowledge.facts import Facts
+from bot.routing import Clarification, Need, route
+
+
+class ActionAnswerContact(KnowledgeAction):
+    """ "Who is the contact (there)?" and "what's his number?"."""
+
+    def name(self) -> str:
+        return "action_answer_contact"
+
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+        hub = hub_in_conversation(tracker, facts)
+        if hub is None:
+            utter_both_contacts(dispatcher, facts)
+            return []
+        contact = facts.contact_for_hub(hub.key)
+        dispatcher.utter_message(response="utter_contact_person", **contact_values(contact, hub))
+        return remember_hub(hub)
+
+
+class ActionRouteEnquiry(KnowledgeAction):
+    """Names exactly one contact with the reason, or asks which hub; never guesses."""
+
+    def name(self) -> str:
+        return "action_route_enquiry"
+
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+        need = need_from_message(tracker)
+        if need == Need() or latest_intent(tracker) == "inform":
+            # the answer to "which hub?", or "who can I talk to?" in a conversation
+            # that is already about one hub: the pending topic still counts
+            hub = hub_in_conversation(tracker, facts)
+            need = Need(hub=hub.key if hub else None, topic=need.topic or tracker.get_slot("topic"))
+        decision = route(need, facts)
+        if isinstance(decision, Clarification):
+            if decision.subject:
+                dispatcher.utter_message(
+                    response="utter_ask_which_hub_for_subject", subject=decision.subject
+                )
+            else:
+                dispatcher.utter_message(response="utter_ask_which_hub")
+            return [SlotSet("hub", None)]
+        dispatcher.utter_message(
+            response=f"utter_route_{decision.reason.kind}",
+            subject=decision.reason.subject,
+            **contact_values(decision.contact, decision.hub),
+        )
+        return remember_hub(decision.hub)
+
+
+class ActionUncertain(ActionRouteEnquiry):
+    """The classifier is unsure. A message that names something of the hubs ("micro
+    electronics contact") is still routed; anything else is declined politely."""
+
+    def name(self) -> str:
+        return "action_uncertain"
+
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+        need = need_from_message(tracker)
+        if need.topic or need.organisation or need.programme or need.person:
+            return super().answer(dispatcher, tracker, facts)
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []

@@ -1,0 +1,1 @@
+"""The assistant's core: plain Python, importable and testable without Rasa."""

@@ -1,0 +1,34 @@
+"""Engine and session factory, created on first use (never at import time)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import settings
+
+
+@lru_cache(maxsize=None)
+def engine(url: str | None = None) -> Engine:
+    url = url or settings.database_url()
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    created = create_engine(url, future=True, pool_pre_ping=True)
+    if created.dialect.name == "sqlite":
+        event.listen(created, "connect", _sqlite_pragmas)
+    return created
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def session_factory(url: str | None = None) -> sessionmaker:
+    return sessionmaker(bind=engine(url), future=True, expire_on_commit=False, class_=Session)

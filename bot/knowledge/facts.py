@@ -1,0 +1,169 @@
+"""The hub's facts as immutable values: what the YAML validates into and what the
+database reads back as. Everything downstream (routing, actions, the spaCy rules)
+works on these, never on ORM rows or raw YAML."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Iterable
+
+APPROACHES = ("basic_research", "practical_application")
+ORGANISATION_KINDS = ("academic", "research_institute", "business", "public")
+PROGRAMME_STATUSES = ("active", "planned")
+TIMEFRAMES = ("now", "soon", "medium_term", "long_term", "unspecified")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, fold accents and collapse punctuation so aliases match loosely."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return re.sub(r"[^a-z0-9+]+", " ", folded).strip()
+
+
+@dataclass(frozen=True)
+class Hub:
+    key: str
+    name: str
+    city: str
+    approach: str
+    approach_text: str
+    strategy: str
+    mission: str
+    location: str
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Topic:
+    key: str
+    name: str
+    hub: str | None
+    focus: bool  # named in the brief as a focus area of its hub (not just routed there)
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Organisation:
+    key: str
+    name: str
+    kind: str
+    hub: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Programme:
+    key: str
+    name: str
+    hub: str | None
+    status: str
+    timeframe: str
+    description: str
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Trail:
+    key: str
+    name: str
+    hub: str
+    description: str
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Contact:
+    key: str
+    name: str
+    title: str
+    organisation: str
+    hub: str
+    phone: str
+    email: str
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoutingRule:
+    hub: str
+    contact: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    """A consistent snapshot of the knowledge base with the lookups answers need."""
+
+    hubs: tuple[Hub, ...]
+    topics: tuple[Topic, ...]
+    organisations: tuple[Organisation, ...]
+    programmes: tuple[Programme, ...]
+    trails: tuple[Trail, ...]
+    contacts: tuple[Contact, ...]
+    routing: tuple[RoutingRule, ...]
+    website_url: str
+    website_launched: bool
+    partner_lists_complete: bool
+    revision: str = ""
+    _index: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for kind in ("hubs", "topics", "organisations", "programmes", "trails", "contacts"):
+            self._index[kind] = {item.key: item for item in getattr(self, kind)}
+
+    def hub(self, key: str | None) -> Hub | None:
+        return self._index["hubs"].get(key or "")
+
+    def topic(self, key: str | None) -> Topic | None:
+        return self._index["topics"].get(key or "")
+
+    def organisation(self, key: str | None) -> Organisation | None:
+        return self._index["organisations"].get(key or "")
+
+    def programme(self, key: str | None) -> Programme | None:
+        return self._index["programmes"].get(key or "")
+
+    def contact(self, key: str | None) -> Contact | None:
+        return self._index["contacts"].get(key or "")
+
+    def contact_for_hub(self, hub_key: str) -> Contact | None:
+        for rule in self.routing:
+            if rule.hub == hub_key:
+                return self.contact(rule.contact)
+        return None
+
+    def focus_of(self, hub_key: str) -> list[Topic]:
+        return [t for t in self.topics if t.hub == hub_key and t.focus]
+
+    def partners(self, hub: str | None = None, kind: str | None = None) -> list[Organisation]:
+        return [
+            o
+            for o in self.organisations
+            if (hub is None or o.hub == hub) and (kind is None or o.kind == kind)
+        ]
+
+    def programmes_of(self, hub_key: str | None) -> list[Programme]:
+        return [p for p in self.programmes if p.hub == hub_key]
+
+    def trails_of(self, hub_key: str) -> list[Trail]:
+        return [t for t in self.trails if t.hub == hub_key]
+
+    def find_organisation(self, mention: str) -> Organisation | None:
+        """An organisation whose name or alias matches the visitor's wording."""
+        wanted = normalise(mention)
+        if not wanted:
+            return None
+        for organisation in self.organisations:
+            names = (organisation.name, *organisation.aliases)
+            if any(normalise(name) == wanted for name in names):
+                return organisation
+        return None
+
+
+def join_names(names: Iterable[str], conjunction: str = "and") -> str:
+    """'A, B and C' for lists read out to a visitor."""
+    items = list(names)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"

@@ -1,0 +1,93 @@
+"""Rasa entity extractor over the project's spaCy entity ruler.
+
+Unlike Rasa's ``SpacyEntityExtractor`` it reports the canonical knowledge-base key
+(the ruler pattern's ``id``) as the entity value, so "Smart Cities", "smart city"
+and "smart-city" all arrive at the actions as ``topic: smart_cities``. It reuses
+the doc ``SpacyNLP`` already made, so the pipeline runs once per message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text, Type
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from nlu.spelling import Speller
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False, model_from="SpacyNLP"
+)
+class KnowledgeEntityExtractor(GraphComponent, EntityExtractorMixin):
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [SpacyNLP]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"dimensions": None}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._config = config
+        self._spellers: Dict[int, Speller] = {}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
+        return cls(config)
+
+    def _speller(self, nlp: Language) -> Speller:
+        if id(nlp) not in self._spellers:
+            patterns = nlp.get_pipe("entity_ruler").patterns
+            words = {
+                w for p in patterns if isinstance(p["pattern"], str) for w in p["pattern"].split()
+            }
+            lemmas = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup", {})
+            self._spellers[id(nlp)] = Speller(words, list(lemmas.keys()) if lemmas else ())
+        return self._spellers[id(nlp)]
+
+    def _with_spelling_corrected(self, doc: Doc, nlp: Language) -> Doc:
+        """The doc re-annotated with typos of KB words corrected; same tokens, same offsets."""
+        speller = self._speller(nlp)
+        words = [speller.correct(token.text) or token.text for token in doc]
+        if words == [token.text for token in doc]:
+            return doc
+        corrected = Doc(nlp.vocab, words=words, spaces=[bool(t.whitespace_) for t in doc])
+        for _name, component in nlp.pipeline:
+            corrected = component(corrected)
+        return corrected
+
+    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
+        for message in messages:
+            doc = message.get(SPACY_DOCS[TEXT]) or model.model(message.get(TEXT, "").lower())
+            corrected = self._with_spelling_corrected(doc, model.model)
+            found = self.add_extractor_name(
+                [
+                    {
+                        "entity": ent.label_,
+                        "value": ent.ent_id_ or ent.text,
+                        "start": doc[ent.start].idx,
+                        "end": doc[ent.end - 1].idx + len(doc[ent.end - 1]),
+                        "confidence": 1.0,
+                    }
+                    for ent in corrected.ents
+                ]
+            )
+            found = self.filter_irrelevant_entities(found, self._config["dimensions"])
+            message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
+        return messages

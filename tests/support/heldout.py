@@ -1,0 +1,147 @@
+"""``make eval``: the held-out enquiries against the real assistant.
+
+Each message starts a fresh conversation with the running action server and Rasa
+server, and is judged by what the visitor would see: which contact's phone number
+the replies give, whether the assistant asks which hub, or whether it declines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.knowledge import document
+from tests.support.servers import Assistant, running_assistant
+
+HELDOUT = Path(__file__).resolve().parents[2] / "data" / "eval" / "heldout.yml"
+DECLINING_ACTIONS = {"utter_out_of_scope", "utter_default", "action_default_fallback"}
+
+
+@dataclass
+class Outcome:
+    text: str
+    category: str
+    expected: str
+    got: str
+    intent: str
+    replies: list[str]
+
+    @property
+    def correct(self) -> bool:
+        return self.expected == self.got
+
+
+def _contact_label(contact_key: str) -> str:
+    return contact_key.split("_")[-1]  # sebastian_lindner -> lindner
+
+
+def judge(replies: list[dict], tracker: dict, phones: dict[str, str]) -> str:
+    """lindner / weber / both / ask / none, from what the visitor saw."""
+    texts = " ".join(r.get("text", "") for r in replies)
+    named = {label for label, phone in phones.items() if phone in texts}
+    if len(named) == 2:
+        return "both"
+    if named:
+        return named.pop()
+    if any('"hub"' in b.get("payload", "") for r in replies for b in r.get("buttons", [])):
+        return "ask"
+    return "none"
+
+
+def declined(tracker: dict) -> bool:
+    actions = [e.get("name") for e in tracker.get("events", []) if e.get("event") == "action"]
+    uttered = [
+        (e.get("metadata") or {}).get("utter_action")
+        for e in tracker.get("events", [])
+        if e.get("event") == "bot"
+    ]
+    return bool(DECLINING_ACTIONS & set(actions + uttered))
+
+
+def evaluate(assistant: Assistant, items: list[dict], phones: dict[str, str]) -> list[Outcome]:
+    outcomes = []
+    run = int(time.time())
+    for index, item in enumerate(items):
+        sender = f"eval-{run}-{index}"
+        replies = assistant.send(sender, item["text"])
+        tracker = assistant.tracker(sender)
+        got = judge(replies, tracker, phones)
+        if item["category"] == "out_of_scope":
+            got = "none" if declined(tracker) and got == "none" else f"answered ({got})"
+        outcomes.append(
+            Outcome(
+                text=item["text"],
+                category=item["category"],
+                expected=item["expect"],
+                got=got,
+                intent=(tracker.get("latest_message") or {}).get("intent", {}).get("name", ""),
+                replies=[r.get("text", "") for r in replies],
+            )
+        )
+    return outcomes
+
+
+def report(outcomes: list[Outcome]) -> dict:
+    by_category: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_category[outcome.category].append(outcome)
+    routed = [o for o in outcomes if o.category not in ("out_of_scope", "smalltalk")]
+    summary = {
+        "messages": len(outcomes),
+        "overall": sum(o.correct for o in outcomes) / len(outcomes),
+        "routing_accuracy": sum(o.correct for o in routed) / max(len(routed), 1),
+        "out_of_scope_accuracy": sum(o.correct for o in by_category["out_of_scope"])
+        / max(len(by_category["out_of_scope"]), 1),
+        "by_category": {
+            c: {"n": len(os_), "accuracy": sum(o.correct for o in os_) / len(os_)}
+            for c, os_ in sorted(by_category.items())
+        },
+        "failures": [o.__dict__ for o in outcomes if not o.correct],
+    }
+    return summary
+
+
+def print_report(summary: dict) -> None:
+    print(f"\nHeld-out evaluation: {summary['messages']} messages")
+    print(f"{'category':<16}{'n':>5}{'accuracy':>10}")
+    for category, row in summary["by_category"].items():
+        print(f"{category:<16}{row['n']:>5}{row['accuracy']:>10.1%}")
+    print(f"{'routing (all in-scope)':<26}{summary['routing_accuracy']:>10.1%}")
+    print(f"{'out of scope':<26}{summary['out_of_scope_accuracy']:>10.1%}")
+    print(f"{'overall':<26}{summary['overall']:>10.1%}")
+    if summary["failures"]:
+        print("\nFailures:")
+        for f in summary["failures"]:
+            print(
+                f"  [{f['category']}] {f['text']!r}: expected {f['expected']}, got {f['got']}"
+                f" (intent {f['intent']})"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--heldout", type=Path, default=HELDOUT)
+    parser.add_argument("--json", type=Path, default=None, help="also write the summary here")
+    args = parser.parse_args(argv)
+    items = yaml.safe_load(args.heldout.read_text(encoding="utf-8"))["items"]
+    facts = document.read()
+    phones = {_contact_label(c.key): c.phone for c in facts.contacts}
+    with tempfile.TemporaryDirectory() as workdir, running_assistant(Path(workdir)) as assistant:
+        summary = report(evaluate(assistant, items, phones))
+    print_report(summary)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

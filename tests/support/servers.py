@@ -1,0 +1,151 @@
+"""Starts the real action server and Rasa server as subprocesses, for end-to-end
+tests and the held-out evaluation. Each run gets free ports on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from bot import settings
+
+ROOT = settings.PROJECT_ROOT
+MODEL = ROOT / "models" / "hub.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_http(url: str, process: subprocess.Popen, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: process exited ({process.returncode}); see {log}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(0.25)
+    raise TimeoutError(f"{url} not ready after {timeout:.0f}s; see {log}")
+
+
+def _start(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@dataclass
+class Assistant:
+    url: str
+    action_url: str
+    rasa: subprocess.Popen
+    actions: subprocess.Popen
+
+    def send(self, sender: str, text: str, timeout: float = 30) -> list[dict]:
+        body = json.dumps({"sender": sender, "message": text}).encode("utf-8")
+        request = urllib.request.Request(
+            f"{self.url}/webhooks/rest/webhook",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+
+    def tracker(self, sender: str) -> dict:
+        with urllib.request.urlopen(f"{self.url}/conversations/{sender}/tracker", timeout=30) as r:
+            return json.loads(r.read())
+
+
+@contextmanager
+def running_assistant(
+    workdir: Path, model: Path = MODEL, timeout: float = 240
+) -> Iterator[Assistant]:
+    """Action server + Rasa server (REST, HTTP API on 127.0.0.1 for trackers)."""
+    if not model.exists():
+        raise FileNotFoundError(f"{model} is missing: run `make train` first")
+    rasa_port, action_port = free_port(), free_port()
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(
+        f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n", encoding="utf-8"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    bin_dir = Path(sys.executable).parent
+    actions = _start(
+        [
+            str(bin_dir / "rasa"),
+            "run",
+            "actions",
+            "--actions",
+            "actions",
+            "--port",
+            str(action_port),
+        ],
+        workdir / "actions.log",
+        env,
+    )
+    rasa = _start(
+        [
+            str(bin_dir / "rasa"),
+            "run",
+            "--model",
+            str(model),
+            "--enable-api",
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(rasa_port),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+            "--cors",
+            "http://localhost",
+        ],
+        workdir / "rasa.log",
+        env,
+    )
+    assistant = Assistant(
+        url=f"http://127.0.0.1:{rasa_port}",
+        action_url=f"http://127.0.0.1:{action_port}",
+        rasa=rasa,
+        actions=actions,
+    )
+    try:
+        _wait_http(f"{assistant.action_url}/health", actions, timeout, workdir / "actions.log")
+        _wait_http(f"{assistant.url}/", rasa, timeout, workdir / "rasa.log")
+        yield assistant
+    finally:
+        _stop(rasa)
+        _stop(actions)

@@ -1,0 +1,217 @@
+"""The Rasa SDK actions, run against real trackers and the knowledge base in SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+import actions.context
+from actions.hubs import ActionAnswerHub, ActionAnswerTrails, ActionCompareHubs
+from actions.partners import ActionAnswerIsPartner, ActionAnswerPartners
+from actions.programmes import ActionAnswerProgramme
+from actions.routing import ActionAnswerContact, ActionRouteEnquiry, ActionUncertain
+
+LINDNER_PHONE = "+49 (0)351 56 41 270"
+WEBER_PHONE = "+49 (0)341 355 785 70"
+
+
+@pytest.fixture(autouse=True)
+def knowledge_base(loaded_kb, monkeypatch):
+    monkeypatch.setattr(actions.context, "knowledge_base", loaded_kb)
+
+
+def tracker(intent: str, entities: dict | None = None, slots: dict | None = None) -> Tracker:
+    return Tracker(
+        sender_id="test",
+        slots={"hub": None, "topic": None, **(slots or {})},
+        latest_message={
+            "text": "...",
+            "intent": {"name": intent, "confidence": 0.9},
+            "entities": [{"entity": k, "value": v} for k, v in (entities or {}).items()],
+        },
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def run(action, intent, entities=None, slots=None):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker(intent, entities, slots), {}))
+    return dispatcher.messages, {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+def said(messages) -> list[str]:
+    return [m["response"] for m in messages]
+
+
+def values(messages, response) -> dict:
+    return next(m for m in messages if m["response"] == response)
+
+
+def test_hub_overview_gives_strategy_focus_and_contact_and_remembers_the_hub():
+    messages, slots = run(ActionAnswerHub(), "ask_hub", {"hub": "leipzig"})
+    overview = values(messages, "utter_hub_overview")
+    assert overview["topics"] == "energy, smart cities, e-health and cross-cutting technologies"
+    assert overview["approach"] == "practical applications"
+    assert values(messages, "utter_contact_line")["contact_phone"] == WEBER_PHONE
+    assert slots == {"hub": "leipzig"}
+
+
+def test_its_partners_and_its_contact_refer_to_the_hub_in_the_conversation():
+    messages, _ = run(ActionAnswerPartners(), "ask_partners", slots={"hub": "leipzig"})
+    assert "Porsche" in values(messages, "utter_partners_business")["partners"]
+    assert {m["hub_name"] for m in messages if "hub_name" in m} == {
+        "Leipzig smart infrastructure hub"
+    }
+    messages, _ = run(ActionAnswerContact(), "ask_contact", slots={"hub": "leipzig"})
+    assert values(messages, "utter_contact_person")["contact_name"] == "Dr Eric Weber"
+
+
+def test_a_hub_named_through_a_topic_counts_as_the_hub():
+    messages, slots = run(ActionAnswerContact(), "ask_contact", {"topic": "sensors"})
+    assert values(messages, "utter_contact_person")["contact_phone"] == LINDNER_PHONE
+    assert slots == {"hub": "dresden"}
+
+
+def test_partners_by_kind():
+    messages, _ = run(
+        ActionAnswerPartners(), "ask_partners", {"hub": "dresden", "org_kind": "research_institute"}
+    )
+    assert said(messages)[0] == "utter_partners_research_institute"
+    assert values(messages, "utter_partners_research_institute")["partners"] == (
+        "Fraunhofer ENAS, Fraunhofer IPMS and Fraunhofer IWU"
+    )
+    messages, _ = run(
+        ActionAnswerPartners(), "ask_partners", {"hub": "dresden", "org_kind": "public"}
+    )
+    assert "utter_no_partners_of_kind" in said(messages)
+
+
+def test_partners_of_both_hubs_list_both_and_both_contacts():
+    messages, _ = run(ActionAnswerPartners(), "ask_partners")
+    hubs = {
+        m["hub_name"]
+        for m in messages
+        if m["response"].startswith("utter_partners_") and "hub_name" in m
+    }
+    assert hubs == {"Dresden smart systems hub", "Leipzig smart infrastructure hub"}
+    assert "utter_contacts_both" in said(messages)
+
+
+def test_is_x_a_partner_known_alias_and_unknown_name():
+    messages, _ = run(
+        ActionAnswerIsPartner(), "ask_is_partner", {"organisation": "fraunhofer_ipms"}
+    )
+    assert values(messages, "utter_is_partner_yes")["hub_name"] == "Dresden smart systems hub"
+    messages, _ = run(
+        ActionAnswerIsPartner(), "ask_is_partner", {"org_mention": "Leipziger Gruppe"}
+    )
+    assert values(messages, "utter_is_partner_yes")["organisation"] == "Leipziger Gruppe"
+    messages, slots = run(ActionAnswerIsPartner(), "ask_is_partner", {"org_mention": "Siemens"})
+    assert said(messages) == ["utter_is_partner_no"]
+    assert values(messages, "utter_is_partner_no")["organisation"] == "Siemens" and slots == {}
+
+
+def test_funding_names_spinlab_and_the_planned_fund_with_the_leipzig_contact():
+    messages, _ = run(ActionAnswerProgramme(), "ask_funding")
+    assert said(messages) == [
+        "utter_programme_now",
+        "utter_programme_medium_term",
+        "utter_contact_line",
+    ]
+    assert "venture capital fund" in values(messages, "utter_programme_medium_term")["description"]
+
+
+def test_future_plans_list_what_is_planned_and_both_contacts():
+    messages, _ = run(ActionAnswerProgramme(), "ask_future_plans")
+    assert "utter_programme_long_term" in said(messages)
+    assert "utter_programme_now" not in said(messages)
+    assert said(messages)[-1] == "utter_contacts_both"
+
+
+def test_the_website_is_not_invented_before_launch():
+    messages, _ = run(ActionAnswerProgramme(), "ask_website")
+    assert said(messages) == ["utter_website_not_launched", "utter_contacts_both"]
+
+
+def test_trails_belong_to_dresden():
+    messages, slots = run(ActionAnswerTrails(), "ask_trails")
+    assert said(messages) == ["utter_trails", "utter_contact_line"] and slots == {"hub": "dresden"}
+
+
+def test_compare_gives_both_approaches():
+    messages, _ = run(ActionCompareHubs(), "compare_hubs")
+    compare = values(messages, "utter_compare_hubs")
+    assert (compare["dresden_approach"], compare["leipzig_approach"]) == (
+        "basic research",
+        "practical applications",
+    )
+
+
+def test_routing_by_need_names_one_contact_with_reason():
+    messages, slots = run(ActionRouteEnquiry(), "ask_routing", {"topic": "energy"})
+    route = values(messages, "utter_route_focus")
+    assert (route["contact_name"], route["contact_phone"], route["subject"]) == (
+        "Dr Eric Weber",
+        WEBER_PHONE,
+        "energy",
+    )
+    assert slots == {"hub": "leipzig"}
+
+
+def test_routing_without_hub_asks_with_buttons_then_uses_the_answer():
+    messages, slots = run(ActionRouteEnquiry(), "ask_routing")
+    assert said(messages) == ["utter_ask_which_hub"] and slots == {"hub": None}
+    messages, _ = run(ActionRouteEnquiry(), "inform", {"hub": "dresden"})
+    assert values(messages, "utter_route_hub")["contact_phone"] == LINDNER_PHONE
+
+
+def test_a_pending_topic_is_kept_when_the_visitor_picks_the_hub():
+    messages, _ = run(
+        ActionRouteEnquiry(), "inform", {"hub": "leipzig"}, slots={"topic": "ehealth"}
+    )
+    assert values(messages, "utter_route_focus")["subject"] == "e-health"
+
+
+def test_uncertain_message_with_a_hub_topic_is_routed_otherwise_declined():
+    messages, _ = run(ActionUncertain(), "nlu_fallback", {"topic": "microelectronics"})
+    assert values(messages, "utter_route_focus")["contact_name"] == "Dr Sebastian Lindner"
+    messages, _ = run(ActionUncertain(), "nlu_fallback")
+    assert said(messages) == ["utter_out_of_scope"]
+    messages, _ = run(ActionUncertain(), "nlu_fallback", {"hub": "dresden"})
+    assert said(messages) == ["utter_out_of_scope"]
+
+
+def test_an_unreachable_database_gets_an_apology_not_a_crash(monkeypatch, tmp_path):
+    from bot import db
+    from bot.knowledge.store import KnowledgeBase
+
+    empty = KnowledgeBase(db.session_factory(f"sqlite:///{tmp_path / 'empty.db'}"))
+    monkeypatch.setattr(actions.context, "knowledge_base", empty)
+    messages, _ = run(ActionAnswerContact(), "ask_contact", {"hub": "dresden"})
+    assert said(messages) == ["utter_knowledge_unavailable"]
+
+
+def test_every_response_an_action_uses_exists_in_the_domain():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from bot.knowledge.facts import ORGANISATION_KINDS, TIMEFRAMES
+    from bot.routing import REASON_KINDS
+
+    root = Path(__file__).resolve().parents[1]
+    domain = yaml.safe_load((root / "domain.yml").read_text())
+    source = "".join(p.read_text() for p in (root / "actions").glob("*.py"))
+    used = set(re.findall(r'"(utter_[a-z_]+)"', source))
+    used |= {f"utter_partners_{kind}" for kind in ORGANISATION_KINDS}
+    used |= {f"utter_programme_{timeframe}" for timeframe in TIMEFRAMES}
+    used |= {f"utter_route_{kind}" for kind in REASON_KINDS}
+    assert used - set(domain["responses"]) == set()
