@@ -53,6 +53,23 @@ class ActionAnswerHub(KnowledgeAction):
         return remember_hub(hub)
 
 
+class ActionAnswerLocation(KnowledgeAction):
+    def name(self) -> str:
+        return "action_answer_location"
+
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+        hub = hub_in_conversation(tracker, facts)
+        for each_hub in [hub] if hub else facts.hubs:
+            dispatcher.utter_message(
+                response="utter_hub_location", hub_name=each_hub.name, location=each_hub.location
+            )
+        if hub:
+            utter_contact_line(dispatcher, facts, hub)
+        else:
+            utter_both_contacts(dispatcher, facts)
+        return remember_hub(hub)
+
+
 class ActionCompareHubs(KnowledgeAction):
     def name(self) -> str:
         return "action_compare_hubs"

@@ -7,6 +7,7 @@ from rasa_sdk import Tracker
 from actions.context import (
     KnowledgeAction,
     hub_in_conversation,
+    hub_in_message,
     latest_entity,
     remember_hub,
     utter_both_contacts,
@@ -23,7 +24,15 @@ class ActionAnswerPartners(KnowledgeAction):
         hub = hub_in_conversation(tracker, facts)
         kind = latest_entity(tracker, "org_kind")
         kinds = [kind] if kind in ORGANISATION_KINDS else list(ORGANISATION_KINDS)
-        for each_hub in [hub] if hub else facts.hubs:
+        if (
+            kind
+            and hub
+            and not hub_in_message(tracker, facts)
+            and not facts.partners(hub.key, kind)
+        ):
+            hub = None  # "which Fraunhofer institutes?" after talking about Leipzig: ask both
+        with_kind = [h for h in facts.hubs if kind and facts.partners(h.key, kind)]
+        for each_hub in [hub] if hub else (with_kind or facts.hubs):
             named = False
             for each_kind in kinds:
                 partners = facts.partners(hub=each_hub.key, kind=each_kind)

@@ -55,13 +55,13 @@ class ActionRouteEnquiry(KnowledgeAction):
                 )
             else:
                 dispatcher.utter_message(response="utter_ask_which_hub")
-            return [SlotSet("hub", None)]
+            return [SlotSet("hub", None), SlotSet("topic", need.topic)]
         dispatcher.utter_message(
             response=f"utter_route_{decision.reason.kind}",
             subject=decision.reason.subject,
             **contact_values(decision.contact, decision.hub),
         )
-        return remember_hub(decision.hub)
+        return [*remember_hub(decision.hub), SlotSet("topic", None)]
 
 
 class ActionUncertain(ActionRouteEnquiry):

@@ -9,7 +9,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions.context
-from actions.hubs import ActionAnswerHub, ActionAnswerTrails, ActionCompareHubs
+from actions.hubs import (
+    ActionAnswerHub,
+    ActionAnswerLocation,
+    ActionAnswerTrails,
+    ActionCompareHubs,
+)
 from actions.partners import ActionAnswerIsPartner, ActionAnswerPartners
 from actions.programmes import ActionAnswerProgramme
 from actions.routing import ActionAnswerContact, ActionRouteEnquiry, ActionUncertain
@@ -93,6 +98,25 @@ def test_partners_by_kind():
     assert "utter_no_partners_of_kind" in said(messages)
 
 
+def test_a_kind_the_hub_in_context_lacks_is_answered_for_the_other_hub():
+    messages, slots = run(
+        ActionAnswerPartners(),
+        "ask_partners",
+        {"org_kind": "research_institute"},
+        slots={"hub": "leipzig"},
+    )
+    institutes = values(messages, "utter_partners_research_institute")
+    assert institutes["hub_name"] == "Dresden smart systems hub"
+    assert "utter_no_partners_of_kind" not in said(messages)
+
+
+def test_location_of_one_hub_or_of_both():
+    messages, _ = run(ActionAnswerLocation(), "ask_location", {"hub": "dresden"})
+    assert values(messages, "utter_hub_location")["location"] == "on the campus of TU Dresden"
+    messages, _ = run(ActionAnswerLocation(), "ask_location")
+    assert said(messages).count("utter_hub_location") == 2
+
+
 def test_partners_of_both_hubs_list_both_and_both_contacts():
     messages, _ = run(ActionAnswerPartners(), "ask_partners")
     hubs = {
@@ -162,14 +186,26 @@ def test_routing_by_need_names_one_contact_with_reason():
         WEBER_PHONE,
         "energy",
     )
-    assert slots == {"hub": "leipzig"}
+    assert slots == {"hub": "leipzig", "topic": None}
 
 
 def test_routing_without_hub_asks_with_buttons_then_uses_the_answer():
     messages, slots = run(ActionRouteEnquiry(), "ask_routing")
-    assert said(messages) == ["utter_ask_which_hub"] and slots == {"hub": None}
+    assert said(messages) == ["utter_ask_which_hub"] and slots == {"hub": None, "topic": None}
     messages, _ = run(ActionRouteEnquiry(), "inform", {"hub": "dresden"})
     assert values(messages, "utter_route_hub")["contact_phone"] == LINDNER_PHONE
+
+
+def test_a_topic_both_hubs_could_cover_is_kept_while_asking(monkeypatch):
+    from bot.routing import Clarification
+
+    facts = actions.context.knowledge_base.facts()
+    monkeypatch.setattr(
+        "actions.routing.route", lambda need, _facts: Clarification(facts.hubs, "energy")
+    )
+    messages, slots = run(ActionRouteEnquiry(), "ask_routing", {"topic": "energy"})
+    assert said(messages) == ["utter_ask_which_hub_for_subject"]
+    assert slots == {"hub": None, "topic": "energy"}
 
 
 def test_a_pending_topic_is_kept_when_the_visitor_picks_the_hub():
