@@ -7,8 +7,9 @@ problems are collected before anything is written anywhere.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -86,11 +87,10 @@ class _Entry:
         return tuple(dict.fromkeys(v.strip() for v in value))
 
 
-def _section(document: dict, name: str, problems: list[str], required: bool = True) -> list:
+def _section(document: dict, name: str, problems: list[str]) -> list:
     value = document.get(name)
     if value is None:
-        if required:
-            problems.append(f"missing section '{name}'")
+        problems.append(f"missing section '{name}'")
         return []
     if not isinstance(value, list):
         problems.append(f"section '{name}' must be a list")
@@ -98,11 +98,45 @@ def _section(document: dict, name: str, problems: list[str], required: bool = Tr
     return value
 
 
-def _entries(document, name, problems, build: Callable[[_Entry], Any], required=True) -> tuple:
-    return tuple(
-        build(_Entry(name, index, raw, problems))
-        for index, raw in enumerate(_section(document, name, problems, required))
-    )
+# Fields whose value must be one of a fixed set of codes.
+CHOICES = {
+    "approach": APPROACHES,
+    "kind": ORGANISATION_KINDS,
+    "status": PROGRAMME_STATUSES,
+    "timeframe": TIMEFRAMES,
+}
+
+# YAML section -> the value class each of its entries becomes
+SECTIONS = {
+    "hubs": Hub,
+    "topics": Topic,
+    "organisations": Organisation,
+    "programmes": Programme,
+    "trails": Trail,
+    "contacts": Contact,
+    "routing": RoutingRule,
+}
+
+
+def _value(value_class, entry: _Entry):
+    """Read each field as its declared type says (annotations are strings here)."""
+    values = {}
+    for field in fields(value_class):
+        if field.name in CHOICES:
+            values[field.name] = entry.choice(field.name, CHOICES[field.name])
+        elif field.type == "bool":
+            values[field.name] = entry.flag(field.name)
+        elif field.type.startswith("tuple"):
+            values[field.name] = entry.words(field.name)
+        elif field.type == "str | None":
+            values[field.name] = entry.optional_key(field.name)
+        else:
+            values[field.name] = entry.text(field.name)
+    return value_class(**values)
+
+
+def _with_configured_email(contact: Contact) -> Contact:
+    return replace(contact, email=settings.contact_email_override(contact.key) or contact.email)
 
 
 def parse(text: str, path: Path) -> Facts:
@@ -113,116 +147,28 @@ def parse(text: str, path: Path) -> Facts:
         raise KnowledgeBaseError(path, [f"not valid YAML: {error}"]) from error
     if not isinstance(document, dict):
         raise KnowledgeBaseError(
-            path, ["the file must be a mapping with sections hubs, topics, ..."]
+            path, ["the file must be a mapping with sections " + ", ".join(SECTIONS)]
         )
 
     problems: list[str] = []
-    hubs = _entries(
-        document,
-        "hubs",
-        problems,
-        lambda e: Hub(
-            key=e.text("key"),
-            name=e.text("name"),
-            city=e.text("city"),
-            approach=e.choice("approach", APPROACHES),
-            approach_text=e.text("approach_text"),
-            strategy=e.text("strategy"),
-            mission=e.text("mission"),
-            location=e.text("location"),
-            synonyms=e.words("synonyms"),
-        ),
-    )
-    topics = _entries(
-        document,
-        "topics",
-        problems,
-        lambda e: Topic(
-            key=e.text("key"),
-            name=e.text("name"),
-            hub=e.optional_key("hub"),
-            focus=e.flag("focus"),
-            synonyms=e.words("synonyms"),
-        ),
-    )
-    organisations = _entries(
-        document,
-        "organisations",
-        problems,
-        lambda e: Organisation(
-            key=e.text("key"),
-            name=e.text("name"),
-            kind=e.choice("kind", ORGANISATION_KINDS),
-            hub=e.text("hub"),
-            aliases=e.words("aliases"),
-        ),
-    )
-    programmes = _entries(
-        document,
-        "programmes",
-        problems,
-        lambda e: Programme(
-            key=e.text("key"),
-            name=e.text("name"),
-            hub=e.optional_key("hub"),
-            status=e.choice("status", PROGRAMME_STATUSES),
-            timeframe=e.choice("timeframe", TIMEFRAMES),
-            description=e.text("description"),
-            synonyms=e.words("synonyms"),
-        ),
-    )
-    trails = _entries(
-        document,
-        "trails",
-        problems,
-        lambda e: Trail(
-            key=e.text("key"),
-            name=e.text("name"),
-            hub=e.text("hub"),
-            description=e.text("description"),
-            synonyms=e.words("synonyms"),
-        ),
-    )
-    contacts = _entries(
-        document,
-        "contacts",
-        problems,
-        lambda e: Contact(
-            key=e.text("key"),
-            name=e.text("name"),
-            title=e.text("title"),
-            organisation=e.text("organisation"),
-            hub=e.text("hub"),
-            phone=e.text("phone"),
-            email=settings.contact_email_override(e.text("key")) or e.text("email"),
-            synonyms=e.words("synonyms"),
-        ),
-    )
-    routing = _entries(
-        document,
-        "routing",
-        problems,
-        lambda e: RoutingRule(
-            hub=e.text("hub"),
-            contact=e.text("contact"),
-        ),
-    )
+    sections = {
+        name: tuple(
+            _value(value_class, _Entry(name, index, raw, problems))
+            for index, raw in enumerate(_section(document, name, problems))
+        )
+        for name, value_class in SECTIONS.items()
+    }
+    sections["contacts"] = tuple(map(_with_configured_email, sections["contacts"]))
     website = document.get("website") or {}
     if not isinstance(website, dict) or not website.get("url"):
         problems.append("website: must give 'url' (a placeholder under example.org until launch)")
         website = {}
 
-    _check_references(hubs, topics, organisations, programmes, trails, contacts, routing, problems)
+    _check_references(sections, problems)
     if problems:
         raise KnowledgeBaseError(path, problems)
     return Facts(
-        hubs=hubs,
-        topics=topics,
-        organisations=organisations,
-        programmes=programmes,
-        trails=trails,
-        contacts=contacts,
-        routing=routing,
+        **sections,
         website_url=settings.website_url_override() or str(website["url"]),
         website_launched=bool(website.get("launched", False)),
         partner_lists_complete=bool(document.get("partner_lists_complete", False)),
@@ -230,17 +176,12 @@ def parse(text: str, path: Path) -> Facts:
     )
 
 
-def _check_references(hubs, topics, organisations, programmes, trails, contacts, routing, problems):
-    hub_keys = {h.key for h in hubs}
-    contact_keys = {c.key for c in contacts}
-    for section, items in (
-        ("hubs", hubs),
-        ("topics", topics),
-        ("organisations", organisations),
-        ("programmes", programmes),
-        ("trails", trails),
-        ("contacts", contacts),
-    ):
+def _check_references(sections: dict[str, tuple], problems: list[str]) -> None:
+    hub_keys = {h.key for h in sections["hubs"]}
+    contact_keys = {c.key for c in sections["contacts"]}
+    for section, items in sections.items():
+        if section == "routing":
+            continue
         seen: set[str] = set()
         for index, item in enumerate(items):
             if item.key in seen:
@@ -249,12 +190,12 @@ def _check_references(hubs, topics, organisations, programmes, trails, contacts,
             hub = getattr(item, "hub", None)
             if section != "hubs" and hub is not None and hub not in hub_keys:
                 problems.append(f"{section}[{index}] (key '{item.key}'): unknown hub '{hub}'")
-    for index, rule in enumerate(routing):
+    for index, rule in enumerate(sections["routing"]):
         if rule.hub not in hub_keys:
             problems.append(f"routing[{index}]: unknown hub '{rule.hub}'")
         if rule.contact not in contact_keys:
             problems.append(f"routing[{index}]: unknown contact '{rule.contact}'")
-    for hub in hub_keys - {rule.hub for rule in routing}:
+    for hub in sorted(hub_keys - {rule.hub for rule in sections["routing"]}):
         problems.append(f"routing: no contact for hub '{hub}'")
 
 
