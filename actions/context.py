@@ -88,6 +88,17 @@ def remember_hub(hub: Hub | None) -> list[dict[str, Any]]:
     return [SlotSet("hub", hub.key)] if hub else []
 
 
+def utter_contacts_and_remember(
+    dispatcher: CollectingDispatcher, facts: Facts, hub: Hub | None
+) -> list[dict[str, Any]]:
+    """Close an answer about one hub with its contact, or about both with both contacts."""
+    if hub is None:
+        utter_both_contacts(dispatcher, facts)
+        return []
+    utter_contact_line(dispatcher, facts, hub)
+    return remember_hub(hub)
+
+
 class KnowledgeAction(Action, ABC):
     """An action that answers from the facts; SQL runs off the event loop."""
 

@@ -11,6 +11,7 @@ from actions.context import (
     remember_hub,
     utter_both_contacts,
     utter_contact_line,
+    utter_contacts_and_remember,
 )
 from bot.knowledge.facts import Facts, Hub, join_names
 
@@ -63,11 +64,7 @@ class ActionAnswerLocation(KnowledgeAction):
             dispatcher.utter_message(
                 response="utter_hub_location", hub_name=each_hub.name, location=each_hub.location
             )
-        if hub:
-            utter_contact_line(dispatcher, facts, hub)
-        else:
-            utter_both_contacts(dispatcher, facts)
-        return remember_hub(hub)
+        return utter_contacts_and_remember(dispatcher, facts, hub)
 
 
 class ActionCompareHubs(KnowledgeAction):

@@ -10,8 +10,8 @@ from actions.context import (
     hub_in_message,
     latest_entity,
     remember_hub,
-    utter_both_contacts,
     utter_contact_line,
+    utter_contacts_and_remember,
 )
 from bot.knowledge.facts import ORGANISATION_KINDS, Facts, join_names
 
@@ -49,11 +49,7 @@ class ActionAnswerPartners(KnowledgeAction):
                 )
         if not facts.partner_lists_complete:
             dispatcher.utter_message(response="utter_partners_incomplete")
-        if hub:
-            utter_contact_line(dispatcher, facts, hub)
-        else:
-            utter_both_contacts(dispatcher, facts)
-        return remember_hub(hub)
+        return utter_contacts_and_remember(dispatcher, facts, hub)
 
 
 class ActionAnswerIsPartner(KnowledgeAction):

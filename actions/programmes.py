@@ -10,9 +10,7 @@ from actions.context import (
     KnowledgeAction,
     latest_entity,
     latest_intent,
-    remember_hub,
-    utter_both_contacts,
-    utter_contact_line,
+    utter_contacts_and_remember,
 )
 from bot.knowledge.facts import Facts, Programme
 
@@ -60,9 +58,5 @@ class ActionAnswerProgramme(KnowledgeAction):
                     description_sentence=_sentence(programme.description),
                 )
         hubs = {p.hub for p in programmes}
-        if len(hubs) == 1 and None not in hubs:
-            hub = facts.hub(hubs.pop())
-            utter_contact_line(dispatcher, facts, hub)
-            return remember_hub(hub)
-        utter_both_contacts(dispatcher, facts)
-        return []
+        hub = facts.hub(hubs.pop()) if len(hubs) == 1 else None
+        return utter_contacts_and_remember(dispatcher, facts, hub)
