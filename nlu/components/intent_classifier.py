@@ -23,6 +23,16 @@ def has_words(text: str | None) -> bool:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class WordAwareLogisticRegressionClassifier(LogisticRegressionClassifier):
+    @staticmethod
+    def get_default_config():
+        # C: inverse regularisation strength of scikit-learn's LogisticRegression,
+        # which the stock component does not expose
+        return {**LogisticRegressionClassifier.get_default_config(), "C": 1.0}
+
+    def __init__(self, config, name, model_storage, resource) -> None:
+        super().__init__(config, name, model_storage, resource)
+        self.clf.set_params(C=self.config["C"])
+
     def process(self, messages: List[Message]) -> List[Message]:
         with_words = [m for m in messages if has_words(m.get(TEXT))]
         if with_words:
