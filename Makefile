@@ -19,12 +19,13 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 TRAIN_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml) data/rules.yml data/stories.yml \
                 $(SPACY) $(wildcard nlu/components/*.py) nlu/spelling.py
 
-.PHONY: help setup kb spacy train run shell test eval clean
+.PHONY: help setup kb spacy train run shell test eval bench clean
 
 help:
 	@echo "make run    set up, train if needed, start the assistant (REST on :5005)"
 	@echo "make test   set up, train if needed, run the whole test suite"
 	@echo "make eval   held-out enquiries against the real assistant"
+	@echo "make bench  quality and speed report (reports/bench.md), ~15 min"
 	@echo "make train  (re)train the model when its inputs changed"
 	@echo "make shell  chat in the terminal"
 	@echo "make kb     reload data/knowledge_base.yml into the database"
@@ -73,3 +74,6 @@ eval: $(MODEL) $(KB_DB)
 
 clean:
 	rm -rf $(VENV) var models reports .pytest_cache
+
+bench: $(MODEL) $(KB_DB)
+	$(PY) -m bench

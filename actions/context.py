@@ -13,13 +13,14 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import settings
 from bot.knowledge.facts import Contact, Facts, Hub
 from bot.knowledge.store import KnowledgeBase
 from bot.routing import Need
 
 log = logging.getLogger(__name__)
 
-knowledge_base = KnowledgeBase()
+knowledge_base = KnowledgeBase(refresh_seconds=settings.knowledge_refresh_seconds())
 
 # entity -> Facts lookup that yields an item with a ``hub`` attribute
 _HUB_BEARING = {

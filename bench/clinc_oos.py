@@ -1,5 +1,6 @@
 """CLINC150 test utterances (bank, travel, small talk ...) sent to the assistant's
 own model: how many would it wrongly treat as a question about the hubs?"""
+
 from __future__ import annotations
 
 import asyncio

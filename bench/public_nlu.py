@@ -1,5 +1,6 @@
 """The assistant's NLU pipeline (config.yml, same components and settings) trained
 and tested on public intent data sets, next to their published results."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,11 +25,17 @@ PUBLISHED_BRAUN = {  # benchmarks/README.md
     "Watson (2017)": {"Chatbot": 0.97, "AskUbuntu": 0.92, "WebApps": 0.83, "overall": 0.92},
     "Dialogflow (2017)": {"Chatbot": 0.93, "AskUbuntu": 0.85, "WebApps": 0.80, "overall": 0.87},
     "Rasa (2017, spaCy + sklearn)": {
-        "Chatbot": 0.98, "AskUbuntu": 0.86, "WebApps": 0.74, "overall": 0.88,
+        "Chatbot": 0.98,
+        "AskUbuntu": 0.86,
+        "WebApps": 0.74,
+        "overall": 0.88,
     },
     "NLP.js v3": {"Chatbot": 0.99, "AskUbuntu": 0.94, "WebApps": 0.80, "overall": 0.93},
     "Subword Semantic Hashing (best run)": {
-        "Chatbot": 0.99, "AskUbuntu": 0.93, "WebApps": 0.85, "overall": 0.93,
+        "Chatbot": 0.99,
+        "AskUbuntu": 0.93,
+        "WebApps": 0.85,
+        "overall": 0.93,
     },
 }
 PUBLISHED_HWU64 = {

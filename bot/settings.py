@@ -33,3 +33,8 @@ def contact_email_override(contact_key: str) -> str | None:
 
 def website_url_override() -> str | None:
     return os.environ.get("HUB_WEBSITE_URL") or None
+
+
+def knowledge_refresh_seconds() -> float:
+    """How soon a running action server notices a reloaded knowledge base."""
+    return float(os.environ.get("KNOWLEDGE_REFRESH_SECONDS", "2"))

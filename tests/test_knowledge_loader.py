@@ -133,3 +133,17 @@ def test_the_cli_reports_problems_and_exit_code(kb_copy, capsys, monkeypatch, tm
     assert main(["kb", "load", str(kb_copy)]) == 2
     err = capsys.readouterr().err
     assert "NOT loaded" in err and "hubs[0] (key 'dresden'): approach 'magic'" in err
+
+
+def test_a_running_server_sees_a_reload_after_its_refresh_interval(kb_copy, sqlite_factory):
+    store.load_file(kb_copy, sqlite_factory)
+    kb = store.KnowledgeBase(sqlite_factory, refresh_seconds=3600)
+    assert kb.facts().contact("eric_weber").phone == "+49 (0)341 355 785 70"
+    kb_copy.write_text(
+        kb_copy.read_text().replace('"+49 (0)341 355 785 70"', '"+49 (0)341 111"'), encoding="utf-8"
+    )
+    store.load_file(kb_copy, sqlite_factory)
+    assert kb.facts().contact("eric_weber").phone == "+49 (0)341 355 785 70"  # cached
+    assert store.KnowledgeBase(sqlite_factory).facts().contact("eric_weber").phone == (
+        "+49 (0)341 111"
+    )

@@ -7,6 +7,7 @@ YAML no longer lists, and either commits whole or leaves the database as it was.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -128,20 +129,27 @@ def _revision(session: Session) -> str | None:
 
 
 class KnowledgeBase:
-    """Facts from SQL, re-read only when a reload changed the revision.
+    """Facts from SQL, re-read only when a reload changed the revision, and the
+    revision looked up at most every ``refresh_seconds`` (a reload shows within that).
 
-    Calls block (SQL); async callers run :meth:`facts` in an executor.
+    Calls may block on SQL; async callers run :meth:`facts` in an executor.
     """
 
-    def __init__(self, factory: sessionmaker | None = None):
+    def __init__(self, factory: sessionmaker | None = None, refresh_seconds: float = 0.0):
         self._factory = factory
+        self._refresh_seconds = refresh_seconds
         self._facts: Facts | None = None
+        self._checked_at = float("-inf")
         self._lock = threading.Lock()
 
     def facts(self) -> Facts:
-        factory = self._factory or db.session_factory()
-        with factory() as session:
-            with self._lock:
+        with self._lock:
+            now = time.monotonic()
+            if self._facts is not None and now - self._checked_at < self._refresh_seconds:
+                return self._facts
+            factory = self._factory or db.session_factory()
+            with factory() as session:
                 if self._facts is None or self._facts.revision != _revision(session):
                     self._facts = read(session)
-                return self._facts
+            self._checked_at = now
+            return self._facts

@@ -39,7 +39,7 @@ class Outcome:
         return self.expected == self.got
 
 
-def _contact_label(contact_key: str) -> str:
+def contact_label(contact_key: str) -> str:
     return contact_key.split("_")[-1]  # sebastian_lindner -> lindner
 
 
@@ -64,6 +64,10 @@ def declined(tracker: dict) -> bool:
         if e.get("event") == "bot"
     ]
     return bool(DECLINING_ACTIONS & set(actions + uttered))
+
+
+def load_items(path: Path = HELDOUT) -> list[dict]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
 
 
 def evaluate(assistant: Assistant, items: list[dict], phones: dict[str, str]) -> list[Outcome]:
@@ -131,9 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heldout", type=Path, default=HELDOUT)
     parser.add_argument("--json", type=Path, default=None, help="also write the summary here")
     args = parser.parse_args(argv)
-    items = yaml.safe_load(args.heldout.read_text(encoding="utf-8"))["items"]
+    items = load_items(args.heldout)
     facts = document.read()
-    phones = {_contact_label(c.key): c.phone for c in facts.contacts}
+    phones = {contact_label(c.key): c.phone for c in facts.contacts}
     with tempfile.TemporaryDirectory() as workdir, running_assistant(Path(workdir)) as assistant:
         summary = report(evaluate(assistant, items, phones))
     print_report(summary)

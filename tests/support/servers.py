@@ -96,6 +96,7 @@ def running_assistant(
     if not model.exists():
         raise FileNotFoundError(f"{model} is missing: run `make train` first")
     rasa_port, action_port = free_port(), free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n", encoding="utf-8"

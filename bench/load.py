@@ -1,0 +1,120 @@
+"""REST round-trip latency and throughput at 1, 10 and 50 concurrent conversations,
+measured with an asyncio load generator on aiohttp against servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+
+# What visitors ask; sent to both assistants so that they do the same work.
+MESSAGES = [
+    "hello",
+    "What does the Leipzig hub focus on?",
+    "who are its partners?",
+    "Who should I talk to about sensor technology?",
+    "Is Infineon a partner?",
+    "What is SpinLab?",
+    "Can I rent office space?",
+    "who is the contact for Dresden?",
+    "what is the difference between the hubs",
+    "thanks, bye",
+]
+# concurrent visitors -> conversations each visitor has, one after the other; a
+# conversation is the ten messages above, as a real visit is short
+LEVELS = {1: 6, 10: 4, 50: 1}
+TIMEOUT = aiohttp.ClientTimeout(total=30)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+async def _visitor(session, url, conversations, latencies, errors) -> None:
+    for _ in range(conversations):
+        await _conversation(session, url, MESSAGES, latencies, errors)
+
+
+async def _conversation(session, url, messages, latencies, errors) -> None:
+    sender = uuid.uuid4().hex
+    for message in messages:
+        body = {"sender": sender, "message": message}
+        started = time.perf_counter()
+        try:
+            async with session.post(url, json=body) as response:
+                await response.read()
+                if response.status != 200:
+                    errors.append(response.status)
+                    continue
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            errors.append(type(error).__name__)
+            continue
+        latencies.append(time.perf_counter() - started)
+
+
+async def _level(base_url: str, concurrency: int, conversations: int) -> dict:
+    url = f"{base_url}/webhooks/rest/webhook"
+    latencies: list[float] = []
+    errors: list = []
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(timeout=TIMEOUT, connector=connector) as session:
+        await _conversation(session, url, MESSAGES[:2], [], [])  # warm-up
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(_visitor(session, url, conversations, latencies, errors) for _ in range(concurrency))
+        )
+        elapsed = time.perf_counter() - started
+    return {
+        "concurrency": concurrency,
+        "messages": len(latencies),
+        "errors": len(errors),
+        "p50_ms": 1000 * percentile(latencies, 50) if latencies else None,
+        "p95_ms": 1000 * percentile(latencies, 95) if latencies else None,
+        "p99_ms": 1000 * percentile(latencies, 99) if latencies else None,
+        "messages_per_s": len(latencies) / elapsed,
+    }
+
+
+def measure(base_url: str, runs: int = 3) -> list[dict]:
+    """Each level ``runs`` times; the figures reported are the medians of the runs."""
+    results = []
+    for concurrency, conversations in LEVELS.items():
+        repeats = [asyncio.run(_level(base_url, concurrency, conversations)) for _ in range(runs)]
+        merged = {"concurrency": concurrency, "runs": repeats}
+        for key in ("p50_ms", "p95_ms", "p99_ms", "messages_per_s"):
+            values = [r[key] for r in repeats if r[key] is not None]
+            merged[key] = statistics.median(values) if values else None
+        merged["errors"] = sum(r["errors"] for r in repeats)
+        results.append(merged)
+    return results
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a process and its children, in MB."""
+    total = 0
+    for process in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{process}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            child = int(stat.parent.name)
+            found += [child, *_children(child)]
+    return found
