@@ -25,7 +25,7 @@ help:
 	@echo "make run    set up, train if needed, start the assistant (REST on :5005)"
 	@echo "make test   set up, train if needed, run the whole test suite"
 	@echo "make eval   held-out enquiries against the real assistant"
-	@echo "make bench  quality and speed report (reports/bench.md), ~15 min"
+	@echo "make bench  quality and speed report (reports/bench.md), ~4 min"
 	@echo "make train  (re)train the model when its inputs changed"
 	@echo "make shell  chat in the terminal"
 	@echo "make kb     reload data/knowledge_base.yml into the database"
