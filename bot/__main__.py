@@ -1,12 +1,16 @@
-"""Operator commands: ``python -m bot kb load|show``."""
+"""Operator commands: ``python -m bot kb ...``, ``enquiries ...``, ``dispatch``."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import logging
 import sys
 from pathlib import Path
 
-from bot import db
+from bot import db, settings
+from bot.enquiries import store as enquiry_store
 from bot.knowledge import store
 from bot.knowledge.document import KnowledgeBaseError
 
@@ -37,6 +41,64 @@ def _kb_show(_args) -> int:
     return 0
 
 
+def _enquiries_list(_args) -> int:
+    rows = enquiry_store.enquiries()
+    if not rows:
+        print("No enquiries.")
+    for e in rows:
+        print(
+            f"{e.reference}  {e.created_at:%Y-%m-%d %H:%M}  {enquiry_store.status_of(e):<12} "
+            f"{e.contact_name:<22} {e.visitor_name} <{e.visitor_email}>  {e.topic}"
+        )
+    return 0
+
+
+def _one(reference: str):
+    found = enquiry_store.enquiries(reference=reference)
+    if not found:
+        print(f"No enquiry {reference}.", file=sys.stderr)
+    return found[0] if found else None
+
+
+def _enquiries_export(args) -> int:
+    enquiry = _one(args.reference)
+    if enquiry is None:
+        return 1
+    print(json.dumps(enquiry_store.export(enquiry), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _enquiries_resend(args) -> int:
+    if _one(args.reference) is None:
+        return 1
+    queued = enquiry_store.resend(args.reference)
+    print(f"{queued} failed e-mail(s) of {args.reference} queued again.")
+    return 0
+
+
+def _enquiries_purge(args) -> int:
+    removed = enquiry_store.purge(args.days)
+    print(f"Removed {removed} enquiries older than {args.days} days, with their transcripts.")
+    return 0
+
+
+def _dispatch(args) -> int:
+    from bot.handoff.dispatcher import Dispatcher
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    dispatcher = Dispatcher()
+    where = settings.smtp() or {"files": str(settings.outbox_dir())}
+    logging.info("dispatcher started, delivering to %s", where.get("hostname", where.get("files")))
+    if args.once:
+        print(f"{asyncio.run(dispatcher.run_once())} e-mail(s) sent.")
+        return 0
+    try:
+        asyncio.run(dispatcher.run_forever())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -49,6 +111,26 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("file", nargs="?", type=Path, default=None)
     load.set_defaults(run=_kb_load)
     kb.add_parser("show", help="print what the database holds").set_defaults(run=_kb_show)
+
+    enquiries = commands.add_parser("enquiries", help="enquiries handed over by the assistant")
+    actions = enquiries.add_subparsers(dest="enquiries", required=True)
+    actions.add_parser("list", help="every enquiry with its status").set_defaults(
+        run=_enquiries_list
+    )
+    for name, run, text in (
+        ("export", _enquiries_export, "everything stored about one enquiry, as JSON"),
+        ("resend", _enquiries_resend, "queue the failed e-mails of one enquiry again"),
+    ):
+        command = actions.add_parser(name, help=text)
+        command.add_argument("reference", help="e.g. HUB-2026-000123")
+        command.set_defaults(run=run)
+    purge = actions.add_parser("purge", help="remove enquiries older than the retention period")
+    purge.add_argument("--days", type=int, default=settings.enquiry_retention_days())
+    purge.set_defaults(run=_enquiries_purge)
+
+    dispatch = commands.add_parser("dispatch", help="send queued e-mails (runs until stopped)")
+    dispatch.add_argument("--once", action="store_true", help="one round, then exit")
+    dispatch.set_defaults(run=_dispatch)
     args = parser.parse_args(argv)
     return args.run(args)
 

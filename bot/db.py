@@ -7,9 +7,11 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
 from bot import settings
+
+Base = declarative_base()  # every table of the assistant: knowledge base, enquiries, outbox
 
 
 @lru_cache(maxsize=None)
@@ -32,3 +34,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def session_factory(url: str | None = None) -> sessionmaker:
     return sessionmaker(bind=engine(url), future=True, expire_on_commit=False, class_=Session)
+
+
+def create_schema(factory: sessionmaker) -> None:
+    """Create missing tables (idempotent). Imports the models so all are registered."""
+    import bot.enquiries.models  # noqa: F401
+    import bot.knowledge.models  # noqa: F401
+
+    Base.metadata.create_all(factory.kw["bind"])

@@ -38,3 +38,52 @@ def website_url_override() -> str | None:
 def knowledge_refresh_seconds() -> float:
     """How soon a running action server notices a reloaded knowledge base."""
     return float(os.environ.get("KNOWLEDGE_REFRESH_SECONDS", "2"))
+
+
+# --- enquiries and handoff ----------------------------------------------------------
+
+
+def smtp() -> dict | None:
+    """SMTP settings, or None: then messages are written as .eml files (outbox_dir)."""
+    host = os.environ.get("SMTP_HOST")
+    if not host:
+        return None
+    security = os.environ.get("SMTP_SECURITY", "starttls").lower()
+    if security not in ("none", "starttls", "tls"):
+        raise ValueError(f"SMTP_SECURITY must be none, starttls or tls, not {security!r}")
+    default_port = {"none": 25, "starttls": 587, "tls": 465}[security]
+    return {
+        "hostname": host,
+        "port": int(os.environ.get("SMTP_PORT", default_port)),
+        "username": os.environ.get("SMTP_USERNAME") or None,
+        "password": os.environ.get("SMTP_PASSWORD") or None,
+        "use_tls": security == "tls",
+        "start_tls": security == "starttls",
+    }
+
+
+def mail_from() -> str:
+    return os.environ.get("MAIL_FROM", "Dresden/Leipzig hub assistant <assistant@hub.example.org>")
+
+
+def outbox_dir() -> Path:
+    return Path(os.environ.get("OUTBOX_DIR", PROJECT_ROOT / "var" / "outbox"))
+
+
+def handoff_give_up_hours() -> float:
+    """How long the dispatcher keeps retrying a message before marking it failed."""
+    return float(os.environ.get("HANDOFF_GIVE_UP_HOURS", "48"))
+
+
+def privacy_notice() -> dict[str, str]:
+    return {
+        "url": os.environ.get("PRIVACY_NOTICE_URL", "https://hub.example.org/privacy"),
+        "version": os.environ.get("PRIVACY_NOTICE_VERSION", "2026-11"),
+    }
+
+
+def enquiry_retention_days() -> int:
+    return int(os.environ.get("ENQUIRY_RETENTION_DAYS", "180"))
+
+
+ENQUIRY_MAX_CHARS = 5000  # longer enquiries are cut here and the visitor is told

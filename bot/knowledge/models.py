@@ -4,9 +4,8 @@ reload updates rows in place and other tables can refer to them stably."""
 from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import declarative_base
 
-Base = declarative_base()
+from bot.db import Base
 
 
 class _Listed:

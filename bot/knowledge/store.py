@@ -27,7 +27,6 @@ from bot.knowledge.facts import (
     Trail,
 )
 from bot.knowledge.models import (
-    Base,
     ContactRow,
     HubRow,
     MetaRow,
@@ -50,10 +49,6 @@ _TABLES = (
 )
 
 
-def create_schema(factory: sessionmaker) -> None:
-    Base.metadata.create_all(factory.kw["bind"])
-
-
 def _columns(value, row_class) -> dict:
     names = {column.name for column in row_class.__table__.columns}
     return {k: v for k, v in asdict(value).items() if k in names}
@@ -61,7 +56,7 @@ def _columns(value, row_class) -> dict:
 
 def save(facts: Facts, factory: sessionmaker) -> None:
     """Make the database hold exactly ``facts``, in one transaction."""
-    create_schema(factory)
+    db.create_schema(factory)
     with factory.begin() as session:
         session.execute(delete(RoutingRuleRow))
         session.execute(delete(SynonymRow))

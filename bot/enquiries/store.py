@@ -1,0 +1,200 @@
+"""Enquiry records: stored first, in one transaction with the e-mails that hand
+them over, so nothing the visitor confirmed can be lost by a later failure."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import selectinload, sessionmaker
+
+from bot import db, settings
+from bot.enquiries.models import EnquiryRow, OutboxRow
+from bot.handoff import render
+from bot.knowledge.facts import Contact
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class NewEnquiry:
+    """What the visitor confirmed, with the routing decision and their consent."""
+
+    conversation_id: str
+    channel: str
+    visitor_name: str
+    visitor_email: str
+    visitor_organisation: str
+    text: str
+    contact: Contact
+    hub: str
+    topic: str
+    routing_reason: str
+    consent_notice_version: str
+    language: str = "en"
+    transcript: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredEnquiry:
+    reference: str
+    contact_name: str
+    contact_phone: str
+
+
+def reference_for(enquiry_id: int, year: int) -> str:
+    return f"HUB-{year}-{enquiry_id:06d}"
+
+
+def submit(new: NewEnquiry, factory: sessionmaker | None = None) -> StoredEnquiry:
+    """Store the enquiry and queue its e-mails, atomically."""
+    factory = factory or db.session_factory()
+    db.create_schema(factory)
+    now = utcnow()
+    sender = settings.mail_from()
+    give_up_at = now + timedelta(hours=settings.handoff_give_up_hours())
+    with factory.begin() as session:
+        enquiry = EnquiryRow(
+            created_at=now,
+            channel=new.channel,
+            conversation_id=new.conversation_id,
+            language=new.language,
+            visitor_name=new.visitor_name,
+            visitor_email=new.visitor_email,
+            visitor_organisation=new.visitor_organisation,
+            text=new.text,
+            hub=new.hub,
+            contact_key=new.contact.key,
+            contact_name=new.contact.name,
+            contact_email=new.contact.email,
+            routing_reason=new.routing_reason,
+            topic=new.topic,
+            consent_at=now,
+            consent_notice_version=new.consent_notice_version,
+            transcript=json.dumps(new.transcript, ensure_ascii=False),
+        )
+        session.add(enquiry)
+        session.flush()
+        enquiry.reference = reference_for(enquiry.id, now.year)
+        for kind, message, recipient in (
+            ("contact", render.contact_message(enquiry, new.contact, sender), new.contact.email),
+            (
+                "acknowledgement",
+                render.acknowledgement(enquiry, new.contact, sender),
+                new.visitor_email,
+            ),
+        ):
+            session.add(
+                OutboxRow(
+                    enquiry=enquiry,
+                    kind=kind,
+                    recipient=recipient,
+                    sender=sender,
+                    message_id=message["Message-ID"],
+                    raw=render.as_text(message),
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    give_up_at=give_up_at,
+                )
+            )
+        return StoredEnquiry(enquiry.reference, new.contact.name, new.contact.phone)
+
+
+def enquiries(
+    factory: sessionmaker | None = None, reference: str | None = None
+) -> list[EnquiryRow]:
+    factory = factory or db.session_factory()
+    db.create_schema(factory)
+    query = select(EnquiryRow).options(selectinload(EnquiryRow.outbox)).order_by(EnquiryRow.id)
+    if reference:
+        query = query.where(EnquiryRow.reference == reference)
+    with factory() as session:
+        return list(session.execute(query).scalars())
+
+
+def status_of(enquiry: EnquiryRow) -> str:
+    """handed over / queued / failed, from its e-mail to the contact."""
+    contact_mail = next((m for m in enquiry.outbox if m.kind == "contact"), None)
+    if contact_mail is None:
+        return "no e-mail"
+    return {"sent": "handed over", "pending": "queued", "failed": "failed"}[contact_mail.status]
+
+
+def export(enquiry: EnquiryRow) -> dict:
+    """Everything stored about one enquiry (for an operator or a data-access request)."""
+    columns = {c.name: getattr(enquiry, c.name) for c in EnquiryRow.__table__.columns}
+    columns["transcript"] = json.loads(enquiry.transcript)
+    columns["emails"] = [
+        {
+            c: getattr(m, c)
+            for c in (
+                "kind",
+                "recipient",
+                "message_id",
+                "status",
+                "attempts",
+                "last_error",
+                "sent_at",
+            )
+        }
+        for m in enquiry.outbox
+    ]
+    return json.loads(json.dumps(columns, default=str))
+
+
+def resend(reference: str, factory: sessionmaker | None = None) -> int:
+    """Queue a failed enquiry's e-mails again; returns how many were queued."""
+    factory = factory or db.session_factory()
+    now = utcnow()
+    with factory.begin() as session:
+        rows = (
+            session.execute(
+                select(OutboxRow)
+                .join(EnquiryRow)
+                .where(EnquiryRow.reference == reference, OutboxRow.status == "failed")
+            )
+            .scalars()
+            .all()
+        )
+        for row in rows:
+            row.status, row.next_attempt_at = "pending", now
+            row.give_up_at = now + timedelta(hours=settings.handoff_give_up_hours())
+        return len(rows)
+
+
+def delete_conversation_data(conversation_id: str, factory: sessionmaker | None = None) -> int:
+    """A visitor's right to erasure: their enquiries, transcripts and queued e-mails."""
+    factory = factory or db.session_factory()
+    db.create_schema(factory)
+    with factory.begin() as session:
+        ids = (
+            session.execute(
+                select(EnquiryRow.id).where(EnquiryRow.conversation_id == conversation_id)
+            )
+            .scalars()
+            .all()
+        )
+        session.execute(delete(OutboxRow).where(OutboxRow.enquiry_id.in_(ids)))
+        session.execute(delete(EnquiryRow).where(EnquiryRow.id.in_(ids)))
+        return len(ids)
+
+
+def purge(older_than_days: int, factory: sessionmaker | None = None) -> int:
+    """Retention: remove enquiries (with transcripts and e-mails) older than the limit."""
+    factory = factory or db.session_factory()
+    db.create_schema(factory)
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    with factory.begin() as session:
+        ids = (
+            session.execute(select(EnquiryRow.id).where(EnquiryRow.created_at < cutoff))
+            .scalars()
+            .all()
+        )
+        session.execute(delete(OutboxRow).where(OutboxRow.enquiry_id.in_(ids)))
+        session.execute(delete(EnquiryRow).where(EnquiryRow.id.in_(ids)))
+        return len(ids)

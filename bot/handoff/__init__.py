@@ -1,0 +1,1 @@
+"""Hands enquiries to contact persons by e-mail: rendering, outbox, dispatcher."""
