@@ -100,18 +100,28 @@ def utter_contacts_and_remember(
     return remember_hub(hub)
 
 
+async def current_facts(dispatcher: CollectingDispatcher) -> Facts | None:
+    """The facts, read off the event loop; None (and an apology) when unavailable."""
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(None, knowledge_base.facts)
+    except (SQLAlchemyError, LookupError):
+        log.exception("knowledge base unavailable")
+        dispatcher.utter_message(response="utter_knowledge_unavailable")
+        return None
+
+
 class KnowledgeAction(Action, ABC):
-    """An action that answers from the facts; SQL runs off the event loop."""
+    """An action that answers from the facts."""
 
     async def run(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
-        loop = asyncio.get_running_loop()
-        try:
-            facts = await loop.run_in_executor(None, knowledge_base.facts)
-        except (SQLAlchemyError, LookupError):
-            log.exception("knowledge base unavailable")
-            dispatcher.utter_message(response="utter_knowledge_unavailable")
+        facts = await current_facts(dispatcher)
+        if facts is None:
             return []
-        return self.answer(dispatcher, tracker, facts)
+        events = self.answer(dispatcher, tracker, facts)
+        if tracker.active_loop_name:  # a side question must not re-route the enquiry
+            events = [e for e in events if e.get("name") not in ("hub", "topic")]
+        return events
 
     @abstractmethod
     def answer(

@@ -17,6 +17,15 @@ from actions.context import (
 from bot.knowledge.facts import Facts
 from bot.routing import Clarification, Need, route
 
+DRAFT_MIN_WORDS = 8
+
+
+def enquiry_draft(tracker: Tracker) -> list[dict]:
+    """A message that already describes the need becomes the enquiry's text, so the
+    visitor need not type it again (the summary shows it before anything is sent)."""
+    text = (tracker.latest_message.get("text") or "").strip()
+    return [SlotSet("enquiry_text", text)] if len(text.split()) >= DRAFT_MIN_WORDS else []
+
 
 class ActionAnswerContact(KnowledgeAction):
     """ "Who is the contact (there)?" and "what's his number?"."""
@@ -61,7 +70,14 @@ class ActionRouteEnquiry(KnowledgeAction):
             subject=decision.reason.subject,
             **contact_values(decision.contact, decision.hub),
         )
-        return [*remember_hub(decision.hub), SlotSet("topic", None)]
+        dispatcher.utter_message(response="utter_offer_handoff", contact_name=decision.contact.name)
+        return [
+            *remember_hub(decision.hub),
+            SlotSet("topic", None),
+            SlotSet("routing_kind", decision.reason.kind),
+            SlotSet("routing_subject", decision.reason.subject),
+            *enquiry_draft(tracker),
+        ]
 
 
 class ActionUncertain(ActionRouteEnquiry):

@@ -186,7 +186,24 @@ def test_routing_by_need_names_one_contact_with_reason():
         WEBER_PHONE,
         "energy",
     )
-    assert slots == {"hub": "leipzig", "topic": None}
+    assert slots == {
+        "hub": "leipzig",
+        "topic": None,
+        "routing_kind": "focus",
+        "routing_subject": "energy",
+    }
+    assert said(messages)[-1] == "utter_offer_handoff"
+
+
+def test_a_routing_message_that_describes_the_need_becomes_the_enquiry_draft():
+    long_message = "we build smart grid software for municipal utilities and need a partner"
+    dispatcher = CollectingDispatcher()
+    message = tracker("ask_routing", {"topic": "energy"})
+    message.latest_message["text"] = long_message
+    events = asyncio.run(ActionRouteEnquiry().run(dispatcher, message, {}))
+    assert {"event": "slot", "name": "enquiry_text", "value": long_message, "timestamp": None} in [
+        {**e, "timestamp": None} for e in events
+    ]
 
 
 def test_routing_without_hub_asks_with_buttons_then_uses_the_answer():

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from bot.enquiries import store
 from bot.enquiries.models import EnquiryRow, OutboxRow
 from bot.handoff.dispatcher import Dispatcher, FileTransport, SmtpTransport
+from bot.handoff.render import routing_reason
 from bot.routing import Need, route
 from bot.settings import PROJECT_ROOT
 from tests.support.smtp import SmtpServer
@@ -42,7 +43,9 @@ def enquiry(facts, need: Need, **overrides) -> store.NewEnquiry:
         contact=decision.contact,
         hub=decision.hub.key,
         topic=decision.reason.subject,
-        routing_reason=f"{decision.reason.subject} is one of the focus areas of {decision.hub.name}",
+        routing_reason=routing_reason(
+            decision.reason.kind, decision.reason.subject, decision.hub.name, decision.contact.name
+        ),
         consent_notice_version="2026-11",
         transcript=[
             {"who": "visitor", "text": "who can help with sensors?", "at": "2026-11-27 10:00"},
@@ -75,6 +78,7 @@ def test_a_sensors_enquiry_reaches_the_dresden_contact(facts, sqlite_factory, sm
     plain = to_contact.get_body(("plain",)).get_content()
     assert "We build pressure sensors" in plain and "who can help with sensors?" in plain
     assert "Sensorik GmbH" in plain and "privacy notice version 2026-11" in plain
+    assert "sensor technology is one of the focus areas of the Dresden smart systems hub" in plain
     assert to_contact.get_body(("html",)) is not None
     assert acknowledgement["To"] == "Anna Schmidt <anna@example.com>"
     assert stored.reference in acknowledgement.get_content() and "+49 (0)351 56 41 270" in (

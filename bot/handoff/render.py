@@ -33,9 +33,21 @@ def _template(name: str, language: str) -> Template:
     return Template(path.read_text(encoding="utf-8"))
 
 
-def _subjects(language: str) -> dict[str, Template]:
-    lines = _template("subjects.LANG.txt", language).template.splitlines()
+def _keyed(name: str, language: str) -> dict[str, Template]:
+    """A template file of ``key: text`` lines."""
+    lines = _template(name, language).template.splitlines()
     return {k.strip(): Template(v.strip()) for k, v in (line.split(":", 1) for line in lines)}
+
+
+def _subjects(language: str) -> dict[str, Template]:
+    return _keyed("subjects.LANG.txt", language)
+
+
+def routing_reason(kind: str, subject: str, hub_name: str, contact_name: str) -> str:
+    """Why this contact, in words for the contact person (data/mail/reasons.*.txt)."""
+    return _keyed("reasons.LANG.txt", "en")[kind].safe_substitute(
+        subject=subject, hub_name=hub_name, contact_name=contact_name
+    )
 
 
 def _transcript_text(transcript: list[dict]) -> str:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from bot import settings
+from bot import db, settings
+from bot.knowledge import store
 
 ROOT = settings.PROJECT_ROOT
 MODEL = ROOT / "models" / "hub.tar.gz"
@@ -72,6 +73,7 @@ class Assistant:
     action_url: str
     rasa: subprocess.Popen
     actions: subprocess.Popen
+    database: str
 
     def send(self, sender: str, text: str, timeout: float = 30) -> list[dict]:
         body = json.dumps({"sender": sender, "message": text}).encode("utf-8")
@@ -90,18 +92,32 @@ class Assistant:
 
 @contextmanager
 def running_assistant(
-    workdir: Path, model: Path = MODEL, timeout: float = 240
+    workdir: Path,
+    model: Path = MODEL,
+    timeout: float = 240,
+    extra_env: dict[str, str] | None = None,
+    with_dispatcher: bool = False,
 ) -> Iterator[Assistant]:
-    """Action server + Rasa server (REST, HTTP API on 127.0.0.1 for trackers)."""
+    """Action server + Rasa server (REST, HTTP API on 127.0.0.1 for trackers), on a
+    database of their own in ``workdir`` with the knowledge base loaded; optionally
+    the handoff dispatcher too."""
     if not model.exists():
         raise FileNotFoundError(f"{model} is missing: run `make train` first")
     rasa_port, action_port = free_port(), free_port()
     workdir.mkdir(parents=True, exist_ok=True)
+    database = f"sqlite:///{workdir / 'hub.db'}"
+    store.load_file(None, db.session_factory(database))
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n", encoding="utf-8"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "DATABASE_URL": database,
+        **(extra_env or {}),
+    }
     bin_dir = Path(sys.executable).parent
     actions = _start(
         [
@@ -137,11 +153,17 @@ def running_assistant(
         workdir / "rasa.log",
         env,
     )
+    dispatcher = (
+        _start([sys.executable, "-m", "bot", "dispatch"], workdir / "dispatcher.log", env)
+        if with_dispatcher
+        else None
+    )
     assistant = Assistant(
         url=f"http://127.0.0.1:{rasa_port}",
         action_url=f"http://127.0.0.1:{action_port}",
         rasa=rasa,
         actions=actions,
+        database=database,
     )
     try:
         _wait_http(f"{assistant.action_url}/health", actions, timeout, workdir / "actions.log")
@@ -150,3 +172,5 @@ def running_assistant(
     finally:
         _stop(rasa)
         _stop(actions)
+        if dispatcher:
+            _stop(dispatcher)

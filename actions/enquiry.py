@@ -1,0 +1,227 @@
+"""The enquiry conversation: a form that collects name, e-mail, organisation, the
+enquiry and explicit consent, shows a summary, and on confirmation stores the
+enquiry (before anything else) for the dispatcher to hand over."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, Restarted, SlotSet
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.context import contact_values, current_facts
+from bot import settings
+from bot.enquiries import store
+from bot.handoff.render import routing_reason
+from bot.knowledge.facts import Facts
+
+log = logging.getLogger(__name__)
+
+FORM_SLOTS = (
+    "visitor_name",
+    "visitor_email",
+    "visitor_organisation",
+    "enquiry_text",
+    "consent",
+    "enquiry_confirmed",
+    "routing_kind",
+    "routing_subject",
+)
+EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[A-Za-z]{2,}$")
+NO_ORGANISATION = {
+    "no",
+    "none",
+    "-",
+    "skip",
+    "n/a",
+    "nothing",
+    "private",
+    "privately",
+    "keine",
+    "nein",
+}
+TRANSCRIPT_LIMIT = 60  # last messages of the conversation given to the contact
+
+
+def reset_form() -> list[dict[str, Any]]:
+    return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+
+def _contact(facts: Facts, tracker: Tracker):
+    hub = facts.hub(tracker.get_slot("hub"))
+    return (facts.contact_for_hub(hub.key), hub) if hub else (None, None)
+
+
+class ValidateEnquiryForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_enquiry_form"
+
+    async def validate_hub(self, value, dispatcher, tracker, domain):
+        facts = await current_facts(dispatcher)
+        return {"hub": value if facts and facts.hub(value) else None}
+
+    async def validate_visitor_name(self, value, dispatcher, tracker, domain):
+        name = " ".join(str(value or "").split())
+        if not name or "?" in name or len(name.split()) > 8 or not any(c.isalpha() for c in name):
+            dispatcher.utter_message(response="utter_invalid_name")
+            return {"visitor_name": None}
+        return {"visitor_name": name[:200]}
+
+    async def validate_visitor_email(self, value, dispatcher, tracker, domain):
+        email = str(value or "").strip().rstrip(".").strip("<>")
+        if not EMAIL.match(email) or len(email) > 320:
+            dispatcher.utter_message(response="utter_invalid_email", value=str(value)[:100])
+            return {"visitor_email": None}
+        return {"visitor_email": email}
+
+    async def validate_visitor_organisation(self, value, dispatcher, tracker, domain):
+        organisation = " ".join(str(value or "").split())
+        if organisation.lower().strip(".!") in NO_ORGANISATION:
+            organisation = "-"
+        return {"visitor_organisation": organisation[:200]}
+
+    async def validate_enquiry_text(self, value, dispatcher, tracker, domain):
+        text = str(value or "").strip()
+        if not any(c.isalnum() for c in text):
+            dispatcher.utter_message(response="utter_enquiry_empty")
+            return {"enquiry_text": None}
+        if len(text) > settings.ENQUIRY_MAX_CHARS:
+            dispatcher.utter_message(
+                response="utter_enquiry_truncated", limit=f"{settings.ENQUIRY_MAX_CHARS:,}"
+            )
+            text = text[: settings.ENQUIRY_MAX_CHARS]
+        return {"enquiry_text": text}
+
+    async def validate_consent(self, value, dispatcher, tracker, domain):
+        if value is False:
+            facts = await current_facts(dispatcher)
+            contact, hub = _contact(facts, tracker) if facts else (None, None)
+            if contact:
+                dispatcher.utter_message(
+                    response="utter_consent_declined", **contact_values(contact, hub)
+                )
+            return {"consent": False, "enquiry_confirmed": False}  # ends the form
+        return {"consent": value}
+
+
+class ActionAskConsent(Action):
+    def name(self) -> str:
+        return "action_ask_consent"
+
+    async def run(self, dispatcher, tracker, domain):
+        facts = await current_facts(dispatcher)
+        contact, hub = _contact(facts, tracker) if facts else (None, None)
+        if contact:
+            dispatcher.utter_message(
+                response="utter_consent_question",
+                privacy_url=settings.privacy_notice()["url"],
+                **contact_values(contact, hub),
+            )
+        return []
+
+
+class ActionAskEnquiryConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_enquiry_confirmed"
+
+    async def run(self, dispatcher, tracker, domain):
+        facts = await current_facts(dispatcher)
+        contact, hub = _contact(facts, tracker) if facts else (None, None)
+        if contact:
+            dispatcher.utter_message(
+                response="utter_enquiry_summary", **contact_values(contact, hub)
+            )
+        return []
+
+
+def transcript(tracker: Tracker) -> list[dict]:
+    lines = []
+    for event in tracker.events:
+        who = {"user": "visitor", "bot": "assistant"}.get(event.get("event"))
+        if who and event.get("text"):
+            at = datetime.fromtimestamp(event.get("timestamp") or 0, tz=timezone.utc)
+            lines.append({"who": who, "text": event["text"], "at": f"{at:%Y-%m-%d %H:%M:%S}"})
+    return lines[-TRANSCRIPT_LIMIT:]
+
+
+class ActionSubmitEnquiry(Action):
+    """Stores the confirmed enquiry first; the dispatcher sends the e-mails."""
+
+    def name(self) -> str:
+        return "action_submit_enquiry"
+
+    async def run(self, dispatcher, tracker, domain):
+        if tracker.get_slot("consent") is False:
+            return reset_form()  # already told why nothing was stored
+        if tracker.get_slot("enquiry_confirmed") is not True:
+            dispatcher.utter_message(response="utter_enquiry_not_sent")
+            return reset_form()
+        facts = await current_facts(dispatcher)
+        contact, hub = _contact(facts, tracker) if facts else (None, None)
+        if contact is None:
+            return reset_form()
+        kind = tracker.get_slot("routing_kind") or "chosen"
+        subject = tracker.get_slot("routing_subject") or hub.name
+        new = store.NewEnquiry(
+            conversation_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel() or "unknown",
+            visitor_name=tracker.get_slot("visitor_name"),
+            visitor_email=tracker.get_slot("visitor_email"),
+            visitor_organisation=tracker.get_slot("visitor_organisation") or "-",
+            text=tracker.get_slot("enquiry_text"),
+            contact=contact,
+            hub=hub.key,
+            topic=subject,
+            routing_reason=routing_reason(kind, subject, hub.name, contact.name),
+            consent_notice_version=settings.privacy_notice()["version"],
+            transcript=transcript(tracker),
+        )
+        try:
+            stored = await asyncio.get_running_loop().run_in_executor(None, store.submit, new)
+        except (SQLAlchemyError, OSError):
+            log.exception("enquiry could not be stored")
+            dispatcher.utter_message(
+                response="utter_enquiry_failed", **contact_values(contact, hub)
+            )
+            return []  # the visitor's answers stay in the slots for another try
+        dispatcher.utter_message(
+            response="utter_enquiry_sent",
+            reference=stored.reference,
+            visitor_email=new.visitor_email,
+            **contact_values(contact, hub),
+        )
+        return reset_form()
+
+
+class ActionCancelEnquiry(Action):
+    def name(self) -> str:
+        return "action_cancel_enquiry"
+
+    async def run(self, dispatcher, tracker, domain):
+        dispatcher.utter_message(response="utter_enquiry_cancelled")
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_form()]
+
+
+class ActionDeleteMyData(Action):
+    """Erasure on request: this conversation's enquiries, transcripts and e-mails."""
+
+    def name(self) -> str:
+        return "action_delete_my_data"
+
+    async def run(self, dispatcher, tracker, domain):
+        loop = asyncio.get_running_loop()
+        try:
+            count = await loop.run_in_executor(
+                None, store.delete_conversation_data, tracker.sender_id
+            )
+        except SQLAlchemyError:
+            log.exception("erasure failed")
+            dispatcher.utter_message(response="utter_knowledge_unavailable")
+            return []
+        dispatcher.utter_message(response="utter_data_deleted", count=count)
+        return [Restarted()]

@@ -1,0 +1,136 @@
+"""Whole enquiry conversations over REST, with the real action server, Rasa server,
+dispatcher and an SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from bot import db
+from bot.enquiries import store
+from tests.support.servers import running_assistant
+from tests.support.smtp import SmtpServer
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory, smtp):
+    with running_assistant(
+        tmp_path_factory.mktemp("handoff"), extra_env=smtp.env, with_dispatcher=True
+    ) as running:
+        yield running
+
+
+class Visitor:
+    def __init__(self, assistant):
+        self.assistant, self.sender = assistant, uuid.uuid4().hex
+
+    def says(self, text: str) -> str:
+        replies = self.assistant.send(self.sender, text)
+        return " ".join(r.get("text", "") for r in replies)
+
+
+def stored(assistant, conversation_id: str):
+    factory = db.session_factory(assistant.database)
+    return [e for e in store.enquiries(factory) if e.conversation_id == conversation_id]
+
+
+def test_an_enquiry_with_a_corrected_email_reaches_the_contact(assistant, smtp):
+    visitor = Visitor(assistant)
+    routed = visitor.says(
+        "We develop pressure sensors for industrial machines and need a research partner"
+    )
+    assert "Dr Sebastian Lindner" in routed and "Shall I pass your enquiry on" in routed
+    assert "name" in visitor.says("yes")
+    assert "e-mail address" in visitor.says("Anna Schmidt")
+    assert "doesn't look like an e-mail address" in visitor.says("anna.schmidt(at)sensorik")
+    visitor.says("anna.schmidt@sensorik.example")
+    consent = visitor.says("Sensorik GmbH")
+    assert "Dr Sebastian Lindner" in consent and "Privacy notice" in consent
+    summary = visitor.says("/affirm")
+    assert "anna.schmidt@sensorik.example" in summary and "pressure sensors" in summary
+    done = visitor.says("/affirm")
+    reference = stored(assistant, visitor.sender)[0].reference
+    assert reference in done and "+49 (0)351 56 41 270" in done
+    mails = [m for m in smtp.mailbox.wait_for(2) if reference in m["Subject"]]
+    to_contact = next(m for m in mails if "lindner@example.org" in m["To"])
+    assert to_contact["Reply-To"] == "Anna Schmidt <anna.schmidt@sensorik.example>"
+    assert "pressure sensors" in to_contact.get_body(("plain",)).get_content()
+    assert "doesn't look like an e-mail address" in to_contact.get_body(("plain",)).get_content()
+
+
+def test_a_side_question_is_answered_and_the_enquiry_keeps_its_contact(assistant):
+    visitor = Visitor(assistant)
+    assert "Which hub" in visitor.says("I'd like to send an enquiry")
+    assert "name" in visitor.says('/inform{"hub": "dresden"}')
+    visitor.says("Ben Meyer")
+    answer = visitor.says("what is SpinLab?")
+    assert "accelerator" in answer and "e-mail address" in answer  # answered, form resumed
+    visitor.says("ben@example.com")
+    assert "describe your enquiry" in visitor.says("none")
+    assert "Dr Sebastian Lindner" in visitor.says("We need sensor data analytics.")
+
+
+def test_cancel_mid_form_stores_nothing(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("I want to submit an enquiry")
+    visitor.says('/inform{"hub": "leipzig"}')
+    visitor.says("Carla Weiss")
+    assert "Nothing was stored" in visitor.says("cancel")
+    assert stored(assistant, visitor.sender) == []
+    assert "Tel." in visitor.says("who is the contact for Leipzig?")  # back to normal
+
+
+def test_declined_consent_stores_nothing(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("Please forward my question to Dr Weber")
+    visitor.says('/inform{"hub": "leipzig"}')
+    visitor.says("Dana Roth")
+    visitor.says("dana@example.com")
+    visitor.says("none")
+    visitor.says("We need office space for five people.")
+    assert "Without your consent" in visitor.says("/deny")
+    assert stored(assistant, visitor.sender) == []
+
+
+def test_a_10000_character_enquiry_is_cut_at_the_stated_limit(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("I'd like to send an enquiry")
+    visitor.says('/inform{"hub": "leipzig"}')
+    visitor.says("Emil Graf")
+    visitor.says("emil@example.com")
+    visitor.says("-")
+    told = visitor.says("energy " * 1428 + "end")  # 10,000 characters
+    assert "longer than 5,000 characters" in told
+    visitor.says("/affirm")
+    visitor.says("/affirm")
+    assert len(stored(assistant, visitor.sender)[0].text) == 5000
+
+
+def test_a_visitor_can_have_their_data_deleted(assistant):
+    visitor = Visitor(assistant)
+    visitor.says("I'd like to send an enquiry")
+    for answer in (
+        '/inform{"hub": "dresden"}',
+        "Fritz Lang",
+        "fritz@example.com",
+        "none",
+        "Question about HPC capacity.",
+        "/affirm",
+        "/affirm",
+    ):
+        visitor.says(answer)
+    assert len(stored(assistant, visitor.sender)) == 1
+    assert "delete" in visitor.says("please delete my data")
+    assert "deleted 1 enquiries" in visitor.says("/affirm")
+    assert stored(assistant, visitor.sender) == []
