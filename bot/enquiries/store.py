@@ -167,34 +167,23 @@ def resend(reference: str, factory: sessionmaker | None = None) -> int:
         return len(rows)
 
 
-def delete_conversation_data(conversation_id: str, factory: sessionmaker | None = None) -> int:
-    """A visitor's right to erasure: their enquiries, transcripts and queued e-mails."""
+def _delete_enquiries(condition, factory: sessionmaker | None) -> int:
+    """Delete the enquiries matching ``condition`` with their transcripts and e-mails."""
     factory = factory or db.session_factory()
     db.create_schema(factory)
     with factory.begin() as session:
-        ids = (
-            session.execute(
-                select(EnquiryRow.id).where(EnquiryRow.conversation_id == conversation_id)
-            )
-            .scalars()
-            .all()
-        )
+        ids = session.execute(select(EnquiryRow.id).where(condition)).scalars().all()
         session.execute(delete(OutboxRow).where(OutboxRow.enquiry_id.in_(ids)))
         session.execute(delete(EnquiryRow).where(EnquiryRow.id.in_(ids)))
         return len(ids)
+
+
+def delete_conversation_data(conversation_id: str, factory: sessionmaker | None = None) -> int:
+    """A visitor's right to erasure: their enquiries, transcripts and queued e-mails."""
+    return _delete_enquiries(EnquiryRow.conversation_id == conversation_id, factory)
 
 
 def purge(older_than_days: int, factory: sessionmaker | None = None) -> int:
     """Retention: remove enquiries (with transcripts and e-mails) older than the limit."""
-    factory = factory or db.session_factory()
-    db.create_schema(factory)
     cutoff = utcnow() - timedelta(days=older_than_days)
-    with factory.begin() as session:
-        ids = (
-            session.execute(select(EnquiryRow.id).where(EnquiryRow.created_at < cutoff))
-            .scalars()
-            .all()
-        )
-        session.execute(delete(OutboxRow).where(OutboxRow.enquiry_id.in_(ids)))
-        session.execute(delete(EnquiryRow).where(EnquiryRow.id.in_(ids)))
-        return len(ids)
+    return _delete_enquiries(EnquiryRow.created_at < cutoff, factory)

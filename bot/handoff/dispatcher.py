@@ -23,7 +23,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot import db, settings
 from bot.enquiries.models import OutboxRow
-from bot.enquiries.store import utcnow
+from bot.enquiries.store import purge, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +145,21 @@ class Dispatcher:
             sent += 1
         return sent
 
-    async def run_forever(self, poll_seconds: float = 1.0) -> None:
+    async def run_forever(self, poll_seconds: float = 1.0, purge_every: float = 3600) -> None:
+        """Send what is due every ``poll_seconds``; apply the retention period hourly."""
+        loop = asyncio.get_running_loop()
+        last_purge = float("-inf")
         while True:
             try:
                 await self.run_once()
+                if loop.time() - last_purge >= purge_every:
+                    days = settings.enquiry_retention_days()
+                    removed = await loop.run_in_executor(None, purge, days, self.factory)
+                    if removed:
+                        log.info(
+                            "retention: removed %s enquiries older than %s days", removed, days
+                        )
+                    last_purge = loop.time()
             except Exception:  # the database may be restarting: keep the dispatcher alive
                 log.exception("dispatch round failed; retrying")
             await asyncio.sleep(poll_seconds)
