@@ -38,7 +38,18 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $@
 
-setup: $(VENV)/.installed
+# Front-end packages the web app serves (socket.io client) and tests use (axe-core).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+# Debian's chromium for the browser tests (Playwright drives it; no browser download).
+$(VENV)/.chromium: | $(VENV)/.installed
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "chromium is missing: run 'sudo apt-get install chromium' (browser tests are skipped without it)"; fi; }
+	@touch $@
+
+setup: $(VENV)/.installed node_modules/.package-lock.json
 
 $(KB_DB): data/knowledge_base.yml $(wildcard bot/knowledge/*.py) | $(VENV)/.installed
 	$(PY) -m bot kb load
@@ -60,20 +71,20 @@ $(MODEL): $(TRAIN_INPUTS) | $(VENV)/.installed
 
 train: $(MODEL)
 
-run: $(MODEL) $(KB_DB)
+run: $(MODEL) $(KB_DB) node_modules/.package-lock.json
 	@scripts/run-assistant
 
 shell: $(MODEL) $(KB_DB)
 	@scripts/run-assistant --shell
 
-test: $(MODEL) $(KB_DB)
+test: $(MODEL) $(KB_DB) node_modules/.package-lock.json $(VENV)/.chromium
 	$(PY) -m pytest
 
 eval: $(MODEL) $(KB_DB)
 	$(PY) -m tests.support.heldout --json reports/eval.json
 
 clean:
-	rm -rf $(VENV) var models reports .pytest_cache
+	rm -rf $(VENV) var models reports/eval.json reports/widget.json .pytest_cache node_modules
 
 bench: $(MODEL) $(KB_DB)
 	$(PY) -m bench

@@ -87,3 +87,19 @@ def enquiry_retention_days() -> int:
 
 
 ENQUIRY_MAX_CHARS = 5000  # longer enquiries are cut here and the visitor is told
+
+
+# --- web ------------------------------------------------------------------------------
+
+
+def rasa_public_url() -> str:
+    """Where browsers reach the Rasa server (the widget's data-server)."""
+    return os.environ.get(
+        "RASA_PUBLIC_URL", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
+    )
+
+
+def cors_origins() -> list[str]:
+    """Web origins allowed to talk to the Rasa server (REST and socket.io)."""
+    value = os.environ.get("CORS_ORIGINS", "http://localhost:8080")
+    return [origin.strip() for origin in value.split(",") if origin.strip()]

@@ -74,6 +74,18 @@ class Assistant:
     rasa: subprocess.Popen
     actions: subprocess.Popen
     database: str
+    rasa_command: list[str]
+    env: dict[str, str]
+    workdir: Path
+
+    def stop_rasa(self) -> None:
+        _stop(self.rasa)
+
+    def start_rasa(self, timeout: float = 240) -> None:
+        """Start the Rasa server again on the same port (after :meth:`stop_rasa`)."""
+        log = self.workdir / "rasa-restarted.log"
+        self.rasa = _start(self.rasa_command, log, self.env)
+        _wait_http(f"{self.url}/", self.rasa, timeout, log)
 
     def send(self, sender: str, text: str, timeout: float = 30) -> list[dict]:
         body = json.dumps({"sender": sender, "message": text}).encode("utf-8")
@@ -132,27 +144,24 @@ def running_assistant(
         workdir / "actions.log",
         env,
     )
-    rasa = _start(
-        [
-            str(bin_dir / "rasa"),
-            "run",
-            "--model",
-            str(model),
-            "--enable-api",
-            "--interface",
-            "127.0.0.1",
-            "--port",
-            str(rasa_port),
-            "--endpoints",
-            str(endpoints),
-            "--credentials",
-            str(ROOT / "credentials.yml"),
-            "--cors",
-            "http://localhost",
-        ],
-        workdir / "rasa.log",
-        env,
-    )
+    rasa_command = [
+        str(bin_dir / "rasa"),
+        "run",
+        "--model",
+        str(model),
+        "--enable-api",
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        str(rasa_port),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(ROOT / "credentials.yml"),
+        "--cors",
+        *env.get("CORS_ORIGINS", "http://localhost").split(","),
+    ]
+    rasa = _start(rasa_command, workdir / "rasa.log", env)
     dispatcher = (
         _start([sys.executable, "-m", "bot", "dispatch"], workdir / "dispatcher.log", env)
         if with_dispatcher
@@ -164,6 +173,9 @@ def running_assistant(
         rasa=rasa,
         actions=actions,
         database=database,
+        rasa_command=rasa_command,
+        env=env,
+        workdir=workdir,
     )
     try:
         _wait_http(f"{assistant.action_url}/health", actions, timeout, workdir / "actions.log")

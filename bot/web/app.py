@@ -1,0 +1,164 @@
+"""aiohttp app at http://localhost:8080/: the demo page in the hub's style with the
+chat widget, the widget asset (versioned, cacheable, gzip), and health endpoints.
+Every page is served with a strict Content-Security-Policy the widget works under."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import html
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import text
+
+from bot import db, settings
+
+HERE = Path(__file__).resolve().parent
+SOCKET_IO_CLIENT = settings.PROJECT_ROOT / "node_modules/socket.io-client/dist/socket.io.min.js"
+TITLES = {"en": "Dresden/Leipzig digital hub", "de": "Digital Hub Dresden/Leipzig"}
+
+
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    gzipped: bytes
+    content_type: str
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
+
+
+def build_assets() -> tuple[str, dict[str, Asset]]:
+    """The widget bundle (socket.io client + widget) and its stylesheet, and their version."""
+    if not SOCKET_IO_CLIENT.exists():
+        raise FileNotFoundError(f"{SOCKET_IO_CLIENT} is missing: run `npm ci` (make does)")
+    script = SOCKET_IO_CLIENT.read_bytes() + b"\n" + (HERE / "widget/hub-widget.js").read_bytes()
+    style = (HERE / "widget/hub-widget.css").read_bytes()
+    version = hashlib.sha256(script + style).hexdigest()[:12]
+    assets = {
+        "hub-widget.js": Asset(script, gzip.compress(script, 9), "application/javascript"),
+        "hub-widget.css": Asset(style, gzip.compress(style, 9), "text/css"),
+    }
+    return version, assets
+
+
+def content_security_policy(rasa_url: str) -> str:
+    websocket = rasa_url.replace("http://", "ws://").replace("https://", "wss://")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            f"connect-src 'self' {rasa_url} {websocket}",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+        ]
+    )
+
+
+def create_app(rasa_url: str | None = None) -> web.Application:
+    rasa_url = (rasa_url or settings.rasa_public_url()).rstrip("/")
+    version, assets = build_assets()
+    page = Template((HERE / "static/index.html").read_text(encoding="utf-8"))
+    policy = content_security_policy(rasa_url)
+
+    async def index(request: web.Request) -> web.Response:
+        lang = request.query.get("lang", "en")
+        lang = lang if lang in TITLES else "en"
+        body = page.substitute(
+            lang=lang,
+            title=html.escape(TITLES[lang]),
+            rasa_url=html.escape(rasa_url),
+            widget_url=f"/widget/{version}/hub-widget.js",
+            embed_url=html.escape(f"{request.scheme}://{request.host}/widget/hub-widget.js"),
+        )
+        return web.Response(
+            text=body,
+            content_type="text/html",
+            headers={
+                "Content-Security-Policy": policy,
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "same-origin",
+            },
+        )
+
+    def asset(name: str, immutable: bool):
+        async def handler(request: web.Request) -> web.Response:
+            item = assets[name]
+            headers = {
+                "ETag": item.etag,
+                "Cache-Control": "public, max-age=31536000, immutable" if immutable else "no-cache",
+                "X-Content-Type-Options": "nosniff",
+                "Access-Control-Allow-Origin": "*",  # embeddable on any site
+            }
+            if request.headers.get("If-None-Match") == item.etag:
+                return web.Response(status=304, headers=headers)
+            if "gzip" in request.headers.get("Accept-Encoding", ""):
+                headers["Content-Encoding"] = "gzip"
+                body = item.gzipped
+            else:
+                body = item.body
+            headers["Vary"] = "Accept-Encoding"
+            return web.Response(body=body, content_type=item.content_type, headers=headers)
+
+        return handler
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "widget_version": version})
+
+    async def ready(request: web.Request) -> web.Response:
+        checks = {}
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session:
+                async with session.get(f"{rasa_url}/") as response:
+                    checks["rasa"] = "ok" if response.status == 200 else f"HTTP {response.status}"
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            checks["rasa"] = f"unreachable ({type(error).__name__})"
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, _database_answers)
+            checks["database"] = "ok"
+        except Exception as error:  # any failure means not ready; say which
+            checks["database"] = f"unavailable ({type(error).__name__})"
+        status = 200 if all(v == "ok" for v in checks.values()) else 503
+        return web.json_response(checks, status=status)
+
+    app = web.Application()
+    app.router.add_get("/", index)
+    app.router.add_get("/healthz", health)
+    app.router.add_get("/readyz", ready)
+    app.router.add_get("/favicon.ico", lambda request: web.Response(status=204))
+    app.router.add_static("/static/", HERE / "static", append_version=True)
+    for name in assets:
+        app.router.add_get(f"/widget/{name}", asset(name, immutable=False))
+        app.router.add_get(f"/widget/{version}/{name}", asset(name, immutable=True))
+    app["widget_version"], app["widget_assets"] = version, assets
+    return app
+
+
+def _database_answers() -> None:
+    with db.engine().connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def main() -> None:
+    port = int(os.environ.get("WEB_PORT", "8080"))
+    web.run_app(
+        create_app(),
+        host=os.environ.get("WEB_HOST", "127.0.0.1"),
+        port=port,
+        print=lambda *_: print(f"Web app on http://localhost:{port}/", flush=True),
+    )
+
+
+if __name__ == "__main__":
+    main()
