@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from abc import ABC, abstractmethod
 from datetime import datetime, timezone
 from typing import Any
 
@@ -109,34 +110,38 @@ class ValidateEnquiryForm(FormValidationAction):
         return {"consent": value}
 
 
-class ActionAskConsent(Action):
-    def name(self) -> str:
-        return "action_ask_consent"
+class _AskNamingTheContact(Action, ABC):
+    """A form question that names the contact the enquiry will go to."""
+
+    response: str
+
+    @abstractmethod
+    def name(self) -> str: ...
 
     async def run(self, dispatcher, tracker, domain):
         facts = await current_facts(dispatcher)
         contact, hub = _contact(facts, tracker) if facts else (None, None)
         if contact:
             dispatcher.utter_message(
-                response="utter_consent_question",
+                response=self.response,
                 privacy_url=settings.privacy_notice()["url"],
                 **contact_values(contact, hub),
             )
         return []
 
 
-class ActionAskEnquiryConfirmed(Action):
+class ActionAskConsent(_AskNamingTheContact):
+    response = "utter_consent_question"
+
+    def name(self) -> str:
+        return "action_ask_consent"
+
+
+class ActionAskEnquiryConfirmed(_AskNamingTheContact):
+    response = "utter_enquiry_summary"
+
     def name(self) -> str:
         return "action_ask_enquiry_confirmed"
-
-    async def run(self, dispatcher, tracker, domain):
-        facts = await current_facts(dispatcher)
-        contact, hub = _contact(facts, tracker) if facts else (None, None)
-        if contact:
-            dispatcher.utter_message(
-                response="utter_enquiry_summary", **contact_values(contact, hub)
-            )
-        return []
 
 
 def transcript(tracker: Tracker) -> list[dict]:

@@ -268,3 +268,15 @@ def test_every_response_an_action_uses_exists_in_the_domain():
     used |= {f"utter_programme_{timeframe}" for timeframe in TIMEFRAMES}
     used |= {f"utter_route_{kind}" for kind in REASON_KINDS}
     assert used - set(domain["responses"]) == set()
+
+
+def test_the_action_server_registers_every_custom_action_of_the_domain():
+    from pathlib import Path
+
+    import yaml
+    from rasa_sdk.executor import ActionExecutor
+
+    domain = yaml.safe_load((Path(__file__).resolve().parents[1] / "domain.yml").read_text())
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    assert set(domain["actions"]) <= set(executor.actions)

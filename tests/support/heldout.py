@@ -43,7 +43,7 @@ def contact_label(contact_key: str) -> str:
     return contact_key.split("_")[-1]  # sebastian_lindner -> lindner
 
 
-def judge(replies: list[dict], tracker: dict, phones: dict[str, str]) -> str:
+def judge(replies: list[dict], phones: dict[str, str]) -> str:
     """lindner / weber / both / ask / none, from what the visitor saw."""
     texts = " ".join(r.get("text", "") for r in replies)
     named = {label for label, phone in phones.items() if phone in texts}
@@ -77,7 +77,7 @@ def evaluate(assistant: Assistant, items: list[dict], phones: dict[str, str]) ->
         sender = f"eval-{run}-{index}"
         replies = assistant.send(sender, item["text"])
         tracker = assistant.tracker(sender)
-        got = judge(replies, tracker, phones)
+        got = judge(replies, phones)
         if item["category"] == "out_of_scope":
             got = "none" if declined(tracker) and got == "none" else f"answered ({got})"
         outcomes.append(
