@@ -19,7 +19,7 @@ from spacy.language import Language
 
 from bot import settings
 from bot.knowledge import document
-from bot.knowledge.facts import ORGANISATION_KINDS, Facts
+from bot.knowledge.facts import Facts
 
 # entity label -> Facts section whose keys are the entity values
 ENTITY_SECTIONS = {
@@ -29,67 +29,16 @@ ENTITY_SECTIONS = {
     "programme": "programmes",
     "trail": "trails",
     "person": "contacts",
+    "org_kind": "partner_kinds",
 }
-
-# Words for the kinds of partner; the values are the knowledge base's kind codes.
-ORGANISATION_KIND_WORDS = {
-    "academic": [
-        "academic",
-        "academia",
-        "university",
-        "universities",
-        "college",
-        "colleges",
-        "academic partner",
-        "academic partners",
-        "higher education",
-    ],
-    "research_institute": [
-        "research institute",
-        "research institutes",
-        "institute",
-        "institutes",
-        "fraunhofer",
-        "fraunhofer institute",
-        "fraunhofer institutes",
-        "research institution",
-        "research institutions",
-        "research partners",
-    ],
-    "business": [
-        "business",
-        "businesses",
-        "company",
-        "companies",
-        "industry",
-        "industrial",
-        "corporate",
-        "corporates",
-        "firm",
-        "firms",
-        "business partner",
-        "business partners",
-        "industry partners",
-        "enterprise",
-        "enterprises",
-    ],
-    "public": [
-        "public",
-        "government",
-        "politics",
-        "political",
-        "public sector",
-        "public authorities",
-        "public bodies",
-        "municipal",
-        "state",
-    ],
-}
-assert set(ORGANISATION_KIND_WORDS) == set(ORGANISATION_KINDS)
 
 
 def _names(item) -> list[str]:
-    words = [item.name, *getattr(item, "synonyms", ()), *getattr(item, "aliases", ())]
+    words = [
+        getattr(item, "name", ""),
+        *getattr(item, "synonyms", ()),
+        *getattr(item, "aliases", ()),
+    ]
     return list(dict.fromkeys(w.lower() for w in words if w.strip()))
 
 
@@ -99,8 +48,6 @@ def patterns(facts: Facts) -> list[dict]:
     for label, section in ENTITY_SECTIONS.items():
         for item in getattr(facts, section):
             result += [{"label": label, "pattern": name, "id": item.key} for name in _names(item)]
-    for kind, words in ORGANISATION_KIND_WORDS.items():
-        result += [{"label": "org_kind", "pattern": w, "id": kind} for w in words]
     return result
 
 

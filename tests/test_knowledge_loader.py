@@ -64,7 +64,14 @@ def test_loading_twice_updates_and_never_duplicates(kb_copy, sqlite_factory):
     assert organisations == len(facts.organisations)
     assert synonyms == sum(len(o.aliases) for o in facts.organisations) + sum(
         len(x.synonyms)
-        for x in (*facts.hubs, *facts.topics, *facts.programmes, *facts.trails, *facts.contacts)
+        for x in (
+            *facts.hubs,
+            *facts.topics,
+            *facts.programmes,
+            *facts.trails,
+            *facts.contacts,
+            *facts.partner_kinds,
+        )
     )
 
 
@@ -115,6 +122,12 @@ def test_a_malformed_file_is_refused_with_file_entry_and_problem(
         store.load_file(kb_copy, sqlite_factory)
     assert str(kb_copy) in str(error.value) and message in str(error.value)
     assert store.KnowledgeBase(sqlite_factory).facts() == before
+
+
+def test_partner_kinds_must_be_kinds_of_organisation(kb_copy):
+    kb_copy.write_text(kb_copy.read_text().replace("  - key: public\n", "  - key: publik\n"))
+    with pytest.raises(KnowledgeBaseError, match="partner_kinds\\[3\\]: 'publik' is not a kind"):
+        store.document.read(kb_copy)
 
 
 def test_invalid_yaml_is_refused_and_the_database_is_kept(kb_copy, sqlite_factory):

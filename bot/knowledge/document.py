@@ -23,6 +23,7 @@ from bot.knowledge.facts import (
     Facts,
     Hub,
     Organisation,
+    PartnerKind,
     Programme,
     RoutingRule,
     Topic,
@@ -115,6 +116,7 @@ SECTIONS = {
     "trails": Trail,
     "contacts": Contact,
     "routing": RoutingRule,
+    "partner_kinds": PartnerKind,
 }
 
 
@@ -195,6 +197,9 @@ def _check_references(sections: dict[str, tuple], problems: list[str]) -> None:
             problems.append(f"routing[{index}]: unknown hub '{rule.hub}'")
         if rule.contact not in contact_keys:
             problems.append(f"routing[{index}]: unknown contact '{rule.contact}'")
+    for index, kind in enumerate(sections["partner_kinds"]):
+        if kind.key not in ORGANISATION_KINDS:
+            problems.append(f"partner_kinds[{index}]: '{kind.key}' is not a kind of organisation")
     for hub in sorted(hub_keys - {rule.hub for rule in sections["routing"]}):
         problems.append(f"routing: no contact for hub '{hub}'")
 

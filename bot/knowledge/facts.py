@@ -86,6 +86,14 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class PartnerKind:
+    """Words visitors use for one kind of partner organisation."""
+
+    key: str
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RoutingRule:
     hub: str
     contact: str
@@ -105,6 +113,7 @@ class Facts:
     website_url: str
     website_launched: bool
     partner_lists_complete: bool
+    partner_kinds: tuple[PartnerKind, ...] = ()
     revision: str = ""
     _index: dict = field(default_factory=dict, compare=False, repr=False)
 

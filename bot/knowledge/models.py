@@ -71,6 +71,11 @@ class ContactRow(_Listed, Base):
     email = Column(String(320), nullable=False)
 
 
+class PartnerKindRow(_Listed, Base):
+    __tablename__ = "kb_partner_kind"
+    key = Column(String(64), primary_key=True)
+
+
 class RoutingRuleRow(Base):
     __tablename__ = "kb_routing_rule"
     hub = Column(String(64), ForeignKey("kb_hub.key"), primary_key=True)

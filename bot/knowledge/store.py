@@ -21,6 +21,7 @@ from bot.knowledge.facts import (
     Facts,
     Hub,
     Organisation,
+    PartnerKind,
     Programme,
     RoutingRule,
     Topic,
@@ -31,6 +32,7 @@ from bot.knowledge.models import (
     HubRow,
     MetaRow,
     OrganisationRow,
+    PartnerKindRow,
     ProgrammeRow,
     RoutingRuleRow,
     SynonymRow,
@@ -46,6 +48,7 @@ _TABLES = (
     ("organisations", Organisation, OrganisationRow, "aliases"),
     ("programmes", Programme, ProgrammeRow, "synonyms"),
     ("trails", Trail, TrailRow, "synonyms"),
+    ("partner_kinds", PartnerKind, PartnerKindRow, "synonyms"),
 )
 
 
