@@ -8,7 +8,6 @@ import datetime
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -180,7 +179,6 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "bench.md").write_text(markdown, encoding="utf-8")
     report.update_readme(PROJECT_ROOT / "README.md", report.summary_table(results))
     print(markdown)
-    shutil.rmtree(PROJECT_ROOT / ".rasa", ignore_errors=True)
     return 0
 
 
