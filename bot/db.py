@@ -37,8 +37,14 @@ def session_factory(url: str | None = None) -> sessionmaker:
 
 
 def create_schema(factory: sessionmaker) -> None:
-    """Create missing tables (idempotent). Imports the models so all are registered."""
-    import bot.enquiries.models  # noqa: F401
+    """Create missing tables, once per engine: callers on request paths (storing an
+    enquiry, listing them) may call it freely without a schema check each time."""
+    _create_schema_once(factory.kw["bind"])
+
+
+@lru_cache(maxsize=None)
+def _create_schema_once(bound: Engine) -> None:
+    import bot.enquiries.models  # noqa: F401  (registers the tables)
     import bot.knowledge.models  # noqa: F401
 
-    Base.metadata.create_all(factory.kw["bind"])
+    Base.metadata.create_all(bound)
