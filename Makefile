@@ -8,7 +8,7 @@ BIN     := $(VENV)/bin
 PY      := $(BIN)/python
 RASA    := $(BIN)/rasa
 MODEL   := models/hub.tar.gz
-SPACY   := var/spacy/en/meta.json
+SPACY   := var/spacy/en-de/meta.json
 KB_DB   := var/.kb-loaded
 
 export PYTHONPATH := $(CURDIR)
@@ -16,8 +16,9 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-TRAIN_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml) data/rules.yml data/stories.yml \
-                $(SPACY) $(wildcard nlu/components/*.py) nlu/spelling.py
+TRAIN_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml data/nlu/de/*.yml) data/rules.yml \
+                data/stories.yml $(SPACY) $(wildcard nlu/components/*.py) nlu/spelling.py \
+                nlu/language.py
 
 .PHONY: help setup kb spacy train run shell test eval bench clean
 
@@ -60,7 +61,7 @@ kb:
 	@$(MAKE) --no-print-directory $(KB_DB)
 
 $(SPACY): data/knowledge_base.yml nlu/spacy_pipeline.py | $(VENV)/.installed
-	$(PY) -m nlu.spacy_pipeline --language en
+	$(PY) -m nlu.spacy_pipeline
 
 spacy: $(SPACY)
 

@@ -1,5 +1,6 @@
-"""What every answer needs: the facts, the entities of the latest message, and the
-hub the conversation is about (so "who are its partners?" refers back)."""
+"""What every answer needs: the facts in the conversation's language, the entities
+of the latest message, and the hub the conversation is about (so "who are its
+partners?" refers back)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import settings
-from bot.knowledge.facts import Contact, Facts, Hub
+from bot.knowledge.facts import BASE_LANGUAGE, Contact, Facts, Hub, join_names
 from bot.knowledge.store import KnowledgeBase
 from bot.routing import Need
 
@@ -29,6 +30,32 @@ _HUB_BEARING = {
     "programme": Facts.programme,
     "topic": Facts.topic,
 }
+
+
+def language_of(tracker: Tracker) -> str:
+    return tracker.get_slot("language") or BASE_LANGUAGE
+
+
+def response_text(domain: dict, response: str, language: str) -> str:
+    """The text of a one-line response in ``language`` (its variant conditioned on the
+    language slot), for words that go inside other responses."""
+    variants = (domain.get("responses") or {}).get(response) or [{"text": ""}]
+    for variant in variants:
+        conditions = variant.get("condition") or []
+        if any(c.get("name") == "language" and c.get("value") == language for c in conditions):
+            return variant["text"]
+    return next((v["text"] for v in variants if not v.get("condition")), variants[0]["text"])
+
+
+def names_joined(names, domain: dict, tracker: Tracker) -> str:
+    """'A, B and C' with the conversation's word for 'and'."""
+    return join_names(names, response_text(domain, "utter_list_and", language_of(tracker)))
+
+
+def number_text(number: int, language: str) -> str:
+    """5,000 in English, 5.000 in German."""
+    grouped = f"{number:,}"
+    return grouped.replace(",", ".") if language == "de" else grouped
 
 
 def latest_intent(tracker: Tracker) -> str | None:
@@ -100,31 +127,33 @@ def utter_contacts_and_remember(
     return remember_hub(hub)
 
 
-async def current_facts(dispatcher: CollectingDispatcher) -> Facts | None:
-    """The facts, read off the event loop; None (and an apology) when unavailable."""
+async def current_facts(dispatcher: CollectingDispatcher, tracker: Tracker) -> Facts | None:
+    """The facts in the conversation's language, read off the event loop; None (and an
+    apology) when unavailable."""
     loop = asyncio.get_running_loop()
     try:
-        return await loop.run_in_executor(None, knowledge_base.facts)
+        facts = await loop.run_in_executor(None, knowledge_base.facts)
     except (SQLAlchemyError, LookupError):
         log.exception("knowledge base unavailable")
         dispatcher.utter_message(response="utter_knowledge_unavailable")
         return None
+    return facts.in_language(language_of(tracker))
 
 
 class KnowledgeAction(Action, ABC):
     """An action that answers from the facts."""
 
     async def run(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
-        facts = await current_facts(dispatcher)
+        facts = await current_facts(dispatcher, tracker)
         if facts is None:
             return []
-        events = self.answer(dispatcher, tracker, facts)
+        events = self.answer(dispatcher, tracker, facts, domain)
         if tracker.active_loop_name:  # a side question must not re-route the enquiry
             events = [e for e in events if e.get("name") not in ("hub", "topic")]
         return events
 
     @abstractmethod
     def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, facts: Facts
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, facts: Facts, domain: dict
     ) -> list[dict[str, Any]]:
         """Utter the answer from ``facts``; return the events (e.g. the hub now discussed)."""

@@ -15,11 +15,12 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, Restarted, SlotSet
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.context import contact_values, current_facts
+from actions.context import contact_values, current_facts, language_of, number_text
 from bot import settings
 from bot.enquiries import store
 from bot.handoff.render import routing_reason
 from bot.knowledge.facts import Facts
+from bot.routing import subject_name
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class ValidateEnquiryForm(FormValidationAction):
         return "validate_enquiry_form"
 
     async def validate_hub(self, value, dispatcher, tracker, domain):
-        facts = await current_facts(dispatcher)
+        facts = await current_facts(dispatcher, tracker)
         return {"hub": value if facts and facts.hub(value) else None}
 
     async def validate_visitor_name(self, value, dispatcher, tracker, domain):
@@ -93,14 +94,15 @@ class ValidateEnquiryForm(FormValidationAction):
             return {"enquiry_text": None}
         if len(text) > settings.ENQUIRY_MAX_CHARS:
             dispatcher.utter_message(
-                response="utter_enquiry_truncated", limit=f"{settings.ENQUIRY_MAX_CHARS:,}"
+                response="utter_enquiry_truncated",
+                limit=number_text(settings.ENQUIRY_MAX_CHARS, language_of(tracker)),
             )
             text = text[: settings.ENQUIRY_MAX_CHARS]
         return {"enquiry_text": text}
 
     async def validate_consent(self, value, dispatcher, tracker, domain):
         if value is False:
-            facts = await current_facts(dispatcher)
+            facts = await current_facts(dispatcher, tracker)
             contact, hub = _contact(facts, tracker) if facts else (None, None)
             if contact:
                 dispatcher.utter_message(
@@ -119,7 +121,7 @@ class _AskNamingTheContact(Action, ABC):
     def name(self) -> str: ...
 
     async def run(self, dispatcher, tracker, domain):
-        facts = await current_facts(dispatcher)
+        facts = await current_facts(dispatcher, tracker)
         contact, hub = _contact(facts, tracker) if facts else (None, None)
         if contact:
             dispatcher.utter_message(
@@ -166,12 +168,19 @@ class ActionSubmitEnquiry(Action):
         if tracker.get_slot("enquiry_confirmed") is not True:
             dispatcher.utter_message(response="utter_enquiry_not_sent")
             return reset_form()
-        facts = await current_facts(dispatcher)
+        facts = await current_facts(dispatcher, tracker)
         contact, hub = _contact(facts, tracker) if facts else (None, None)
         if contact is None:
             return reset_form()
         kind = tracker.get_slot("routing_kind") or "chosen"
-        subject = tracker.get_slot("routing_subject") or hub.name
+        # the contact reads topic and reason in the language of the contact e-mails
+        mail_language = settings.contact_mail_language()
+        for_contact = facts.in_language(mail_language)
+        hub_for_contact = for_contact.hub(hub.key)
+        subject = (
+            subject_name(for_contact, kind, tracker.get_slot("routing_subject"))
+            or hub_for_contact.name
+        )
         new = store.NewEnquiry(
             conversation_id=tracker.sender_id,
             channel=tracker.get_latest_input_channel() or "unknown",
@@ -182,7 +191,10 @@ class ActionSubmitEnquiry(Action):
             contact=contact,
             hub=hub.key,
             topic=subject,
-            routing_reason=routing_reason(kind, subject, hub.name, contact.name),
+            routing_reason=routing_reason(
+                kind, subject, hub_for_contact.name, contact.name, mail_language
+            ),
+            language=language_of(tracker),
             consent_notice_version=settings.privacy_notice()["version"],
             transcript=transcript(tracker),
         )

@@ -8,25 +8,26 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import (
     KnowledgeAction,
     hub_in_conversation,
+    names_joined,
     remember_hub,
     utter_both_contacts,
     utter_contact_line,
     utter_contacts_and_remember,
 )
-from bot.knowledge.facts import Facts, Hub, join_names
+from bot.knowledge.facts import Facts, Hub
 
 
-def _focus(facts: Facts, hub: Hub) -> str:
-    return join_names(topic.name for topic in facts.focus_of(hub.key))
+def _focus(facts: Facts, hub: Hub, domain: dict, tracker: Tracker) -> str:
+    return names_joined((topic.name for topic in facts.focus_of(hub.key)), domain, tracker)
 
 
-def _compare(dispatcher: CollectingDispatcher, facts: Facts) -> None:
+def _compare(dispatcher: CollectingDispatcher, facts: Facts, domain, tracker: Tracker) -> None:
     values = {}
     for hub in facts.hubs:
         values |= {
             f"{hub.key}_name": hub.name,
             f"{hub.key}_approach": hub.approach_text,
-            f"{hub.key}_topics": _focus(facts, hub),
+            f"{hub.key}_topics": _focus(facts, hub, domain, tracker),
         }
     dispatcher.utter_message(response="utter_compare_hubs", **values)
     utter_both_contacts(dispatcher, facts)
@@ -36,10 +37,10 @@ class ActionAnswerHub(KnowledgeAction):
     def name(self) -> str:
         return "action_answer_hub"
 
-    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
         hub = hub_in_conversation(tracker, facts)
         if hub is None:  # "what is the hub?": both halves of the Dresden/Leipzig hub
-            _compare(dispatcher, facts)
+            _compare(dispatcher, facts, domain, tracker)
             return []
         dispatcher.utter_message(
             response="utter_hub_overview",
@@ -47,7 +48,7 @@ class ActionAnswerHub(KnowledgeAction):
             approach=hub.approach_text,
             strategy=hub.strategy,
             mission=hub.mission,
-            topics=_focus(facts, hub),
+            topics=_focus(facts, hub, domain, tracker),
             location=hub.location,
         )
         utter_contact_line(dispatcher, facts, hub)
@@ -58,7 +59,7 @@ class ActionAnswerLocation(KnowledgeAction):
     def name(self) -> str:
         return "action_answer_location"
 
-    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
         hub = hub_in_conversation(tracker, facts)
         for each_hub in [hub] if hub else facts.hubs:
             dispatcher.utter_message(
@@ -71,8 +72,8 @@ class ActionCompareHubs(KnowledgeAction):
     def name(self) -> str:
         return "action_compare_hubs"
 
-    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
-        _compare(dispatcher, facts)
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
+        _compare(dispatcher, facts, domain, tracker)
         return []
 
 
@@ -80,7 +81,7 @@ class ActionAnswerTrails(KnowledgeAction):
     def name(self) -> str:
         return "action_answer_trails"
 
-    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
         hubs = [h for h in facts.hubs if facts.trails_of(h.key)]
         for hub in hubs:
             for trail in facts.trails_of(hub.key):

@@ -9,18 +9,19 @@ from actions.context import (
     hub_in_conversation,
     hub_in_message,
     latest_entity,
+    names_joined,
     remember_hub,
     utter_contact_line,
     utter_contacts_and_remember,
 )
-from bot.knowledge.facts import ORGANISATION_KINDS, Facts, join_names
+from bot.knowledge.facts import ORGANISATION_KINDS, Facts
 
 
 class ActionAnswerPartners(KnowledgeAction):
     def name(self) -> str:
         return "action_answer_partners"
 
-    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
         hub = hub_in_conversation(tracker, facts)
         kind = latest_entity(tracker, "org_kind")
         kinds = [kind] if kind in ORGANISATION_KINDS else list(ORGANISATION_KINDS)
@@ -41,7 +42,7 @@ class ActionAnswerPartners(KnowledgeAction):
                     dispatcher.utter_message(
                         response=f"utter_partners_{each_kind}",
                         hub_name=each_hub.name,
-                        partners=join_names(p.name for p in partners),
+                        partners=names_joined((p.name for p in partners), domain, tracker),
                     )
             if not named:
                 dispatcher.utter_message(
@@ -56,7 +57,7 @@ class ActionAnswerIsPartner(KnowledgeAction):
     def name(self) -> str:
         return "action_answer_is_partner"
 
-    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
         organisation = facts.organisation(latest_entity(tracker, "organisation"))
         mention = latest_entity(tracker, "org_mention")
         if organisation is None and mention:

@@ -40,7 +40,7 @@ class ActionAnswerProgramme(KnowledgeAction):
     def name(self) -> str:
         return "action_answer_programme"
 
-    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
         programmes = _programmes_asked(tracker, facts)
         for programme in programmes:
             asked_for_website = latest_intent(tracker) == "ask_website"

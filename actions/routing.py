@@ -33,7 +33,7 @@ class ActionAnswerContact(KnowledgeAction):
     def name(self) -> str:
         return "action_answer_contact"
 
-    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
         hub = hub_in_conversation(tracker, facts)
         if hub is None:
             utter_both_contacts(dispatcher, facts)
@@ -49,7 +49,7 @@ class ActionRouteEnquiry(KnowledgeAction):
     def name(self) -> str:
         return "action_route_enquiry"
 
-    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
         need = need_from_message(tracker)
         if need == Need() or latest_intent(tracker) == "inform":
             # the answer to "which hub?", or "who can I talk to?" in a conversation
@@ -75,7 +75,7 @@ class ActionRouteEnquiry(KnowledgeAction):
             *remember_hub(decision.hub),
             SlotSet("topic", None),
             SlotSet("routing_kind", decision.reason.kind),
-            SlotSet("routing_subject", decision.reason.subject),
+            SlotSet("routing_subject", decision.reason.key),
             *enquiry_draft(tracker),
         ]
 
@@ -87,9 +87,9 @@ class ActionUncertain(ActionRouteEnquiry):
     def name(self) -> str:
         return "action_uncertain"
 
-    def answer(self, dispatcher, tracker: Tracker, facts: Facts):
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
         need = need_from_message(tracker)
         if need.topic or need.organisation or need.programme or need.person:
-            return super().answer(dispatcher, tracker, facts)
+            return super().answer(dispatcher, tracker, facts, domain)
         dispatcher.utter_message(response="utter_out_of_scope")
         return []

@@ -159,9 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         print("held-out enquiries ...", flush=True)
         facts = document.read()
         phones = {heldout.contact_label(c.key): c.phone for c in facts.contacts}
-        items = heldout.load_items()
         with running_assistant(workdir / "eval") as assistant:
-            results["heldout"] = heldout.report(heldout.evaluate(assistant, items, phones))
+            results["heldout"] = heldout.evaluate_sets(assistant, heldout.HELDOUT_SETS, phones)
         print("CLINC150 out-of-scope ...", flush=True)
         results["clinc"] = clinc_oos.run()
         print("Braun et al. 2017 ...", flush=True)

@@ -10,6 +10,8 @@ from bench.public_nlu import PUBLISHED_BRAUN, PUBLISHED_HWU64
 TARGETS = {  # name -> (threshold, higher is better)
     "held-out routing accuracy": (0.95, True),
     "held-out out-of-scope accuracy": (0.90, True),
+    "German held-out routing accuracy": (0.95, True),
+    "German held-out out-of-scope accuracy": (0.90, True),
     "Braun 2017 overall intent accuracy": (0.93, True),
     "HWU64 fold 1 intent accuracy": (0.88, True),
     "CLINC150 false acceptance": (0.03, False),
@@ -23,8 +25,10 @@ def _level(speed: dict, concurrency: int) -> dict:
 
 def measured(results: dict) -> dict:
     return {
-        "held-out routing accuracy": results["heldout"]["routing_accuracy"],
-        "held-out out-of-scope accuracy": results["heldout"]["out_of_scope_accuracy"],
+        "held-out routing accuracy": results["heldout"]["en"]["routing_accuracy"],
+        "held-out out-of-scope accuracy": results["heldout"]["en"]["out_of_scope_accuracy"],
+        "German held-out routing accuracy": results["heldout"]["de"]["routing_accuracy"],
+        "German held-out out-of-scope accuracy": results["heldout"]["de"]["out_of_scope_accuracy"],
         "Braun 2017 overall intent accuracy": results["braun"]["overall"]["mean"],
         "HWU64 fold 1 intent accuracy": results["hwu64"]["accuracy"],
         "CLINC150 false acceptance": results["clinc"]["false_acceptance"],
@@ -103,8 +107,31 @@ def _failures(failures: list[dict]) -> list[str]:
     ]
 
 
+def _heldout_section(by_language: dict) -> list[str]:
+    lines = ["| category | language | n | accuracy |", "|---|---|---|---|"]
+    for language, summary in by_language.items():
+        lines += [
+            f"| {category} | {language} | {row['n']} | {row['accuracy']:.1%} |"
+            for category, row in summary["by_category"].items()
+        ]
+    lines.append("")
+    for language, summary in by_language.items():
+        detection = summary["language_detection"]
+        lines += [
+            f"**{language}** ({summary['messages']} messages): routing "
+            f"**{summary['routing_accuracy']:.1%}**, out of scope declined "
+            f"**{summary['out_of_scope_accuracy']:.1%}**; language heard right "
+            f"{detection['correct']:.1%}, unsure {detection['unsure']:.1%}, wrong "
+            f"{detection['wrong']:.1%}. Failures:",
+            "",
+            *(_failures(summary["failures"]) or ["- none"]),
+            "",
+        ]
+    return lines
+
+
 def render(results: dict) -> str:
-    m, heldout, clinc = results["machine"], results["heldout"], results["clinc"]
+    m, clinc = results["machine"], results["clinc"]
     braun, hwu = results["braun"], results["hwu64"]
     lines = [
         "# Benchmark report",
@@ -115,26 +142,13 @@ def render(results: dict) -> str:
         "",
         *targets_table(results),
         "",
-        "## 1. Held-out enquiries (`data/eval/heldout.yml`)",
+        "## 1. Held-out enquiries (`data/eval/heldout.yml`, `heldout_de.yml`)",
         "",
-        f"{heldout['messages']} messages written independently of the training data, each sent "
-        "to the running assistant in a new conversation and judged by what the visitor sees.",
+        "Messages written independently of the training data, each sent to the running "
+        "assistant in a new conversation (no page language) and judged by what the visitor "
+        "sees.",
         "",
-        "| category | language | n | accuracy |",
-        "|---|---|---|---|",
-        *[
-            f"| {category} | en | {row['n']} | {row['accuracy']:.1%} |"
-            for category, row in heldout["by_category"].items()
-        ],
-        "",
-        f"Routing (every in-scope message names the expected contact, both, or asks): "
-        f"**{heldout['routing_accuracy']:.1%}**; out of scope declined: "
-        f"**{heldout['out_of_scope_accuracy']:.1%}**.",
-        "",
-        "Failures:",
-        "",
-        *(_failures(heldout["failures"]) or ["- none"]),
-        "",
+        *_heldout_section(results["heldout"]),
         "## 2. The NLU pipeline on public data",
         "",
         "`config.yml` as it is (same components and settings, the classifier's seed varied), "

@@ -21,9 +21,9 @@ def knowledge_base_path() -> Path:
     return Path(os.environ.get("KNOWLEDGE_BASE", PROJECT_ROOT / "data" / "knowledge_base.yml"))
 
 
-def spacy_pipeline_dir(language: str = "en") -> Path:
+def spacy_pipeline_dir() -> Path:
     base = Path(os.environ.get("SPACY_PIPELINE_DIR", PROJECT_ROOT / "var" / "spacy"))
-    return base / language
+    return base / "en-de"
 
 
 def contact_email_override(contact_key: str) -> str | None:
@@ -60,6 +60,11 @@ def smtp() -> dict | None:
         "use_tls": security == "tls",
         "start_tls": security == "starttls",
     }
+
+
+def contact_mail_language() -> str:
+    """The language of the e-mails to contact persons (the hubs work in German)."""
+    return os.environ.get("CONTACT_MAIL_LANGUAGE", "de")
 
 
 def mail_from() -> str:

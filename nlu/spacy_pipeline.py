@@ -1,25 +1,43 @@
 """Builds the assistant's spaCy pipeline from the knowledge base and saves it to disk.
 
-Blank language + lookup lemmatiser + an entity ruler whose patterns are the hubs,
-topics, organisations, programmes, trails and people of the knowledge base with all
-their synonyms. Patterns match on lemmas of lower-cased text, so "Smart Cities" and
-"smart city" are one topic. Rasa's ``SpacyNLP`` loads the result by path; nothing is
-downloaded at run time (the lookup tables are serialised with the pipeline).
+One pipeline for English and German: blank English tokeniser (it splits German just
+as well), a lookup lemmatiser whose table joins spaCy's English and German tables
+(lower-cased; English wins where both know a word, German words typed without
+umlauts are found too), and an entity ruler whose patterns are the hubs, topics,
+organisations, programmes, trails and people of the knowledge base with all their
+names and synonyms in both languages. Patterns match on lemmas, so "Smart Cities"
+and "smart city" are one topic, and so are "Sensoren", "sensor" and "Sensorik".
+Rasa's ``SpacyNLP`` loads the result by path; nothing is downloaded at run time (the
+lookup table is serialised with the pipeline). One model serves both languages; the
+README ("German and English") gives the measurements behind that choice.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import shutil
 from pathlib import Path
 
 import spacy
+import spacy_lookups_data
 from spacy.language import Language
+from spacy.lookups import Lookups
 
 from bot import settings
 from bot.knowledge import document
-from bot.knowledge.facts import Facts
+from bot.knowledge.facts import LANGUAGES, Facts
+
+LOOKUP_DATA = Path(spacy_lookups_data.__file__).parent / "data"
+UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+UMLAUTS_DROPPED = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
+
+
+def without_umlauts(word: str) -> set[str]:
+    """The ways people type a German word on a keyboard without umlauts."""
+    return {word.translate(UMLAUTS), word.translate(UMLAUTS_DROPPED)} - {word}
+
 
 # entity label -> Facts section whose keys are the entity values
 ENTITY_SECTIONS = {
@@ -46,15 +64,41 @@ def patterns(facts: Facts) -> list[dict]:
     """Entity-ruler phrase patterns; ``id`` is the canonical key Rasa gets as value."""
     result = []
     for label, section in ENTITY_SECTIONS.items():
-        for item in getattr(facts, section):
-            result += [{"label": label, "pattern": name, "id": item.key} for name in _names(item)]
+        for item_key, names in _all_names(facts, section).items():
+            result += [{"label": label, "pattern": name, "id": item_key} for name in names]
     return result
 
 
-def build(facts: Facts, language: str = "en") -> Language:
-    nlp = spacy.blank(language)
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    nlp.initialize()  # loads the lookup tables from spacy-lookups-data into the pipeline
+def _all_names(facts: Facts, section: str) -> dict[str, list[str]]:
+    """Every name of every item in every language, also as typed without umlauts."""
+    names: dict[str, list[str]] = {}
+    for language in LANGUAGES:
+        for item in getattr(facts.in_language(language), section):
+            for name in _names(item):
+                names.setdefault(item.key, []).extend([name, *sorted(without_umlauts(name))])
+    return {key: list(dict.fromkeys(found)) for key, found in names.items()}
+
+
+def lemma_table(languages: tuple[str, ...] = LANGUAGES) -> dict[str, str]:
+    """spaCy's lemma lookup tables merged, lower-cased; the first language wins."""
+    table: dict[str, str] = {}
+    for language in reversed(languages):
+        with gzip.open(LOOKUP_DATA / f"{language}_lemma_lookup.json.gz", "rt") as file:
+            entries = json.load(file)
+        for word, lemma in entries.items():
+            word, lemma = word.lower(), lemma.lower()
+            table[word] = lemma
+            for typed in without_umlauts(word):
+                table[typed] = lemma
+    return table
+
+
+def build(facts: Facts) -> Language:
+    nlp = spacy.blank("en")
+    lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    lookups = Lookups()
+    lookups.add_table("lemma_lookup", lemma_table())
+    lemmatizer.initialize(lookups=lookups)
     ruler = nlp.add_pipe(
         "entity_ruler", config={"phrase_matcher_attr": "LEMMA", "overwrite_ents": True}
     )
@@ -74,15 +118,16 @@ def save(nlp: Language, target: Path, revision: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--language", default="en")
     parser.add_argument("--knowledge-base", type=Path, default=None)
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     facts = document.read(args.knowledge_base)
-    target = args.output or settings.spacy_pipeline_dir(args.language)
+    target = args.output or settings.spacy_pipeline_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
-    save(build(facts, args.language), target, facts.revision)
-    print(f"spaCy pipeline ({args.language}) with {len(patterns(facts))} patterns -> {target}")
+    save(build(facts), target, facts.revision)
+    print(
+        f"spaCy pipeline ({'+'.join(LANGUAGES)}) with {len(patterns(facts))} patterns -> {target}"
+    )
 
 
 if __name__ == "__main__":

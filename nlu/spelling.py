@@ -5,7 +5,7 @@ such word is close enough; anything else is left as typed."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Container, Iterable
 
 MIN_LENGTH = 5
 
@@ -30,11 +30,11 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 
 
 class Speller:
-    def __init__(self, vocabulary: Iterable[str], known_words: Iterable[str]):
+    def __init__(self, vocabulary: Iterable[str], known_words: Container[str]):
         self.vocabulary = sorted(
             {w for w in vocabulary if w.isalpha() and len(w) >= MIN_LENGTH - 1}
         )
-        self.known = set(known_words) | set(self.vocabulary)
+        self.known = _Either(set(self.vocabulary), known_words)
         self._seen: dict[str, str | None] = {}
 
     def correct(self, word: str) -> str | None:
@@ -57,3 +57,13 @@ class Speller:
         if not best or (len(best) > 1 and best[0][0] == best[1][0]):
             return None
         return best[0][1]
+
+
+class _Either:
+    """Membership in either of two containers (a lookup table need not be copied)."""
+
+    def __init__(self, first: Container[str], second: Container[str]):
+        self.first, self.second = first, second
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.first or word in self.second

@@ -8,6 +8,8 @@ import pytest
 from bot import db
 from bot.knowledge import document, store
 from bot.settings import PROJECT_ROOT
+from tests.support.servers import running_assistant
+from tests.support.smtp import SmtpServer
 
 KB_FILE = PROJECT_ROOT / "data" / "knowledge_base.yml"
 
@@ -34,3 +36,21 @@ def sqlite_factory(tmp_path):
 def loaded_kb(sqlite_factory):
     store.load_file(KB_FILE, sqlite_factory)
     return store.KnowledgeBase(sqlite_factory)
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    """A real SMTP server (aiosmtpd) for a test module's whole conversations."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory, smtp):
+    """The action server, Rasa server and handoff dispatcher, sending to ``smtp``."""
+    with running_assistant(
+        tmp_path_factory.mktemp("assistant"), extra_env=smtp.env, with_dispatcher=True
+    ) as running:
+        yield running

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -18,6 +19,9 @@ from actions.hubs import (
 from actions.partners import ActionAnswerIsPartner, ActionAnswerPartners
 from actions.programmes import ActionAnswerProgramme
 from actions.routing import ActionAnswerContact, ActionRouteEnquiry, ActionUncertain
+from bot.settings import PROJECT_ROOT
+
+DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 
 LINDNER_PHONE = "+49 (0)351 56 41 270"
 WEBER_PHONE = "+49 (0)341 355 785 70"
@@ -47,7 +51,7 @@ def tracker(intent: str, entities: dict | None = None, slots: dict | None = None
 
 def run(action, intent, entities=None, slots=None):
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker(intent, entities, slots), {}))
+    events = asyncio.run(action.run(dispatcher, tracker(intent, entities, slots), DOMAIN))
     return dispatcher.messages, {e["name"]: e["value"] for e in events if e["event"] == "slot"}
 
 
@@ -280,3 +284,16 @@ def test_the_action_server_registers_every_custom_action_of_the_domain():
     executor = ActionExecutor()
     executor.register_package("actions")
     assert set(domain["actions"]) <= set(executor.actions)
+
+
+def test_in_a_german_conversation_facts_and_lists_are_german():
+    messages, _ = run(ActionAnswerHub(), "ask_hub", {"hub": "leipzig"}, {"language": "de"})
+    overview = values(messages, "utter_hub_overview")
+    assert overview["topics"].endswith(" und Querschnittstechnologien"), overview["topics"]
+    assert overview["hub_name"] == "Smart Infrastructure Hub Leipzig"
+    assert WEBER_PHONE in values(messages, "utter_contact_line")["contact_phone"]
+    messages, _ = run(
+        ActionAnswerPartners(), "ask_partners", {"hub": "leipzig"}, {"language": "de"}
+    )
+    public = values(messages, "utter_partners_public")["partners"]
+    assert public == "Freistaat Sachsen und Stadt Leipzig"

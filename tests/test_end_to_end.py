@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from tests.support.responses import says_any
 from tests.support.servers import running_assistant
 
 pytestmark = pytest.mark.e2e
@@ -87,7 +88,8 @@ def test_unrelated_questions_are_declined(assistant):
 )
 def test_bad_input_gets_a_sensible_reply_and_no_server_error(assistant, text):
     answer = ask(assistant, text)
-    assert "I didn't find any words" in answer or "I can only help" in answer
+    # mojibake of German is answered in German, which is fine too
+    assert says_any(answer, ("utter_no_words", "utter_out_of_scope", "utter_default")), answer
 
 
 def test_a_body_that_is_not_utf8_is_refused_as_a_client_error(assistant):

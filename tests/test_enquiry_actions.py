@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.enquiry import ValidateEnquiryForm
@@ -13,9 +14,12 @@ from bot import settings
 form = ValidateEnquiryForm()
 
 
-def validate(slot: str, value):
+def validate(slot: str, value, language: str = "en", said_with_values: bool = False):
     dispatcher = CollectingDispatcher()
-    result = asyncio.run(getattr(form, f"validate_{slot}")(value, dispatcher, None, {}))
+    tracker = Tracker("test", {"language": language}, {}, [], False, None, {}, "action_listen")
+    result = asyncio.run(getattr(form, f"validate_{slot}")(value, dispatcher, tracker, {}))
+    if said_with_values:
+        return result[slot], dispatcher.messages
     return result[slot], [m["response"] for m in dispatcher.messages]
 
 
@@ -48,3 +52,6 @@ def test_a_long_enquiry_is_cut_at_the_limit_and_the_visitor_told():
     value, said = validate("enquiry_text", "x" * 10_000)
     assert len(value) == settings.ENQUIRY_MAX_CHARS and said == ["utter_enquiry_truncated"]
     assert validate("enquiry_text", "  ?! ") == (None, ["utter_enquiry_empty"])
+    _, [english] = validate("enquiry_text", "x" * 10_000, "en", said_with_values=True)
+    _, [german] = validate("enquiry_text", "x" * 10_000, "de", said_with_values=True)
+    assert english["limit"] == "5,000" and german["limit"] == "5.000"

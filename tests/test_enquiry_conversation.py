@@ -3,46 +3,11 @@ dispatcher and an SMTP server (aiosmtpd)."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from bot import db
-from bot.enquiries import store
-from tests.support.servers import running_assistant
-from tests.support.smtp import SmtpServer
+from tests.support.servers import Visitor
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def assistant(tmp_path_factory, smtp):
-    with running_assistant(
-        tmp_path_factory.mktemp("handoff"), extra_env=smtp.env, with_dispatcher=True
-    ) as running:
-        yield running
-
-
-class Visitor:
-    def __init__(self, assistant):
-        self.assistant, self.sender = assistant, uuid.uuid4().hex
-
-    def says(self, text: str) -> str:
-        replies = self.assistant.send(self.sender, text)
-        return " ".join(r.get("text", "") for r in replies)
-
-
-def stored(assistant, conversation_id: str):
-    factory = db.session_factory(assistant.database)
-    return [e for e in store.enquiries(factory) if e.conversation_id == conversation_id]
 
 
 def test_an_enquiry_with_a_corrected_email_reaches_the_contact(assistant, smtp):
@@ -60,7 +25,7 @@ def test_an_enquiry_with_a_corrected_email_reaches_the_contact(assistant, smtp):
     summary = visitor.says("/affirm")
     assert "anna.schmidt@sensorik.example" in summary and "pressure sensors" in summary
     done = visitor.says("/affirm")
-    reference = stored(assistant, visitor.sender)[0].reference
+    reference = visitor.enquiries()[0].reference
     assert reference in done and "+49 (0)351 56 41 270" in done
     mails = [m for m in smtp.mailbox.wait_for(2) if reference in m["Subject"]]
     to_contact = next(m for m in mails if "lindner@example.org" in m["To"])
@@ -87,7 +52,7 @@ def test_cancel_mid_form_stores_nothing(assistant):
     visitor.says('/inform{"hub": "leipzig"}')
     visitor.says("Carla Weiss")
     assert "Nothing was stored" in visitor.says("cancel")
-    assert stored(assistant, visitor.sender) == []
+    assert visitor.enquiries() == []
     assert "Tel." in visitor.says("who is the contact for Leipzig?")  # back to normal
 
 
@@ -100,7 +65,7 @@ def test_declined_consent_stores_nothing(assistant):
     visitor.says("none")
     visitor.says("We need office space for five people.")
     assert "Without your consent" in visitor.says("/deny")
-    assert stored(assistant, visitor.sender) == []
+    assert visitor.enquiries() == []
 
 
 def test_a_10000_character_enquiry_is_cut_at_the_stated_limit(assistant):
@@ -114,7 +79,7 @@ def test_a_10000_character_enquiry_is_cut_at_the_stated_limit(assistant):
     assert "longer than 5,000 characters" in told
     visitor.says("/affirm")
     visitor.says("/affirm")
-    assert len(stored(assistant, visitor.sender)[0].text) == 5000
+    assert len(visitor.enquiries()[0].text) == 5000
 
 
 def test_a_visitor_can_have_their_data_deleted(assistant):
@@ -130,7 +95,7 @@ def test_a_visitor_can_have_their_data_deleted(assistant):
         "/affirm",
     ):
         visitor.says(answer)
-    assert len(stored(assistant, visitor.sender)) == 1
+    assert len(visitor.enquiries()) == 1
     assert "delete" in visitor.says("please delete my data")
     assert "deleted 1 enquiries" in visitor.says("/affirm")
-    assert stored(assistant, visitor.sender) == []
+    assert visitor.enquiries() == []

@@ -32,7 +32,8 @@ def smtp():
 
 
 def enquiry(facts, need: Need, **overrides) -> store.NewEnquiry:
-    decision = route(need, facts)
+    """As the submit action builds it: topic and reason in the contacts' language."""
+    decision = route(need, facts.in_language("de"))
     values = dict(
         conversation_id="conv-1",
         channel="rest",
@@ -44,7 +45,11 @@ def enquiry(facts, need: Need, **overrides) -> store.NewEnquiry:
         hub=decision.hub.key,
         topic=decision.reason.subject,
         routing_reason=routing_reason(
-            decision.reason.kind, decision.reason.subject, decision.hub.name, decision.contact.name
+            decision.reason.kind,
+            decision.reason.subject,
+            decision.hub.name,
+            decision.contact.name,
+            "de",
         ),
         consent_notice_version="2026-11",
         transcript=[
@@ -72,18 +77,46 @@ def test_a_sensors_enquiry_reaches_the_dresden_contact(facts, sqlite_factory, sm
     to_contact, acknowledgement = smtp.mailbox.wait_for(2)
     assert to_contact["To"] == "Dr Sebastian Lindner <lindner@example.org>"
     assert to_contact["Reply-To"] == "Anna Schmidt <anna@example.com>"
-    assert (
-        stored.reference in to_contact["Subject"] and "sensor technology" in to_contact["Subject"]
-    )
+    sensors_in_german = facts.in_language("de").topic("sensors").name
+    assert stored.reference in to_contact["Subject"] and sensors_in_german in to_contact["Subject"]
     plain = to_contact.get_body(("plain",)).get_content()
+    # the contacts read German; the visitor's own words stay as they were written
+    assert plain.startswith("Guten Tag Dr Sebastian Lindner")
     assert "We build pressure sensors" in plain and "who can help with sensors?" in plain
-    assert "Sensorik GmbH" in plain and "privacy notice version 2026-11" in plain
-    assert "sensor technology is one of the focus areas of the Dresden smart systems hub" in plain
+    assert "Sensorik GmbH" in plain and "Datenschutzhinweise, Version 2026-11" in plain
+    assert f"Das Thema {sensors_in_german} ist ein Schwerpunkt im Smart Systems Hub Dresden" in (
+        plain
+    )
+    assert "anfragende Person: who can help with sensors?" in plain
     assert to_contact.get_body(("html",)) is not None
     assert acknowledgement["To"] == "Anna Schmidt <anna@example.com>"
     assert stored.reference in acknowledgement.get_content() and "+49 (0)351 56 41 270" in (
         acknowledgement.get_content()
     )
+    assert "thank you for your enquiry" in acknowledgement.get_content()  # visitor wrote English
+
+
+def test_a_german_visitor_gets_a_german_acknowledgement(facts, sqlite_factory, smtp):
+    text = "Wir entwickeln Drucksensoren für Maschinen. Können Sie uns helfen?"
+    stored = store.submit(
+        enquiry(facts, Need(topic="sensors"), text=text, language="de"), sqlite_factory
+    )
+    dispatch(sqlite_factory, smtp)
+    to_contact, acknowledgement = smtp.mailbox.wait_for(2)
+    assert text in to_contact.get_body(("plain",)).get_content()
+    assert stored.reference in acknowledgement["Subject"]
+    assert acknowledgement["Subject"].startswith("Ihre Anfrage")
+    assert text in acknowledgement.get_content() and "Dr Sebastian Lindner" in (
+        acknowledgement.get_content()
+    )
+
+
+def test_contact_mails_can_be_configured_to_english(facts, sqlite_factory, smtp, monkeypatch):
+    monkeypatch.setenv("CONTACT_MAIL_LANGUAGE", "en")
+    store.submit(enquiry(facts, Need(topic="energy")), sqlite_factory)
+    dispatch(sqlite_factory, smtp)
+    plain = smtp.mailbox.wait_for(2)[0].get_body(("plain",)).get_content()
+    assert plain.startswith("Dear Dr Eric Weber") and "visitor: who can help" in plain
 
 
 def test_an_energy_start_up_reaches_the_leipzig_contact(facts, sqlite_factory, smtp):
@@ -94,7 +127,7 @@ def test_an_energy_start_up_reaches_the_leipzig_contact(facts, sqlite_factory, s
     dispatch(sqlite_factory, smtp)
     to_contact = smtp.mailbox.wait_for(2)[0]
     assert to_contact["To"] == "Dr Eric Weber <weber@example.org>"
-    assert "energy" in to_contact["Subject"]
+    assert "Energie" in to_contact["Subject"]
 
 
 def test_visitor_text_cannot_inject_headers_and_html_is_escaped(facts, sqlite_factory, smtp):

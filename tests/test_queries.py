@@ -36,6 +36,21 @@ def test_organisations_are_found_by_alias_in_any_spelling(loaded_kb):
 
 
 def test_helpers_for_answers():
-    assert join_names(["A", "B", "C"]) == "A, B and C"
-    assert join_names(["A"]) == "A"
+    assert join_names(["A", "B", "C"], "and") == "A, B and C"
+    assert join_names(["A", "B"], "und") == "A und B"
+    assert join_names(["A"], "and") == "A"
+
+
+def test_german_facts_keep_proper_names_and_translate_the_rest(loaded_kb):
+    english = loaded_kb.facts()
+    german = english.in_language("de")
+    assert german.language == "de" and german.in_language("en") is english
+    for section in ("hubs", "topics", "programmes", "trails"):
+        for en_item, de_item in zip(getattr(english, section), getattr(german, section)):
+            assert de_item.key == en_item.key and de_item.name != en_item.name, de_item
+    assert german.organisation("fraunhofer_ipms").name == "Fraunhofer IPMS"
+    assert german.programme("spinlab").name.startswith("SpinLab")
+    assert german.hub("leipzig").approach_text != english.hub("leipzig").approach_text
+    assert german.contact("eric_weber").phone == english.contact("eric_weber").phone
+    assert english.in_language("fr") is english  # unknown languages get the base texts
     assert normalise("  Fraunhofer-IPMS! ") == "fraunhofer ipms"

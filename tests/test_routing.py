@@ -60,6 +60,6 @@ def test_a_topic_without_hub_asks(facts):
     from bot.knowledge.facts import Topic
 
     shared = Topic(key="shared", name="shared topic", hub=None, focus=False)
-    facts_with_shared = replace(facts, topics=(*facts.topics, shared), _index={})
+    facts_with_shared = replace(facts, topics=(*facts.topics, shared))
     question = route(Need(topic="shared"), facts_with_shared)
     assert isinstance(question, Clarification) and question.subject == "shared topic"

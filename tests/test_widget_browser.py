@@ -94,6 +94,17 @@ def test_ask_for_the_dresden_contact_and_call_by_link(page):
     page.screenshot(path=str(SCREENSHOT))
 
 
+def test_on_a_german_page_the_widget_and_the_assistant_speak_german(page, servers):
+    page.goto(servers[1] + "/?lang=de")
+    page.get_by_role("button", name="Mit dem Hub-Assistenten chatten").click()
+    box = page.get_by_role("textbox", name="Ihre Nachricht")
+    box.fill("Dresden")  # a place name: only the page says which language
+    box.press("Enter")
+    answer = page.locator(".msg.bot").filter(has_text="wenden Sie sich bitte an").last
+    answer.wait_for(timeout=20_000)
+    assert "Dr Sebastian Lindner" in answer.inner_text()
+
+
 def test_quick_reply_buttons_answer(page):
     open_widget(page)
     ask(page, "I have an enquiry about a cooperation", "Which hub")

@@ -43,20 +43,29 @@ def _subjects(language: str) -> dict[str, Template]:
     return _keyed("subjects.LANG.txt", language)
 
 
-def routing_reason(kind: str, subject: str, hub_name: str, contact_name: str) -> str:
+def routing_reason(kind: str, subject: str, hub_name: str, contact_name: str, language: str) -> str:
     """Why this contact, in words for the contact person (data/mail/reasons.*.txt)."""
-    return _keyed("reasons.LANG.txt", "en")[kind].safe_substitute(
+    return _keyed("reasons.LANG.txt", language)[kind].safe_substitute(
         subject=subject, hub_name=hub_name, contact_name=contact_name
     )
 
 
-def _transcript_text(transcript: list[dict]) -> str:
-    return "\n".join(f"  [{t['at']}] {t['who']}: {t['text']}" for t in transcript) or "  -"
+def _speaker(turn: dict, language: str) -> str:
+    """'visitor'/'assistant' as the mail's language says it (data/mail/speakers.*.txt)."""
+    speakers = _keyed("speakers.LANG.txt", language)
+    return speakers[turn["who"]].template if turn["who"] in speakers else turn["who"]
 
 
-def _transcript_html(transcript: list[dict]) -> str:
+def _transcript_text(transcript: list[dict], language: str) -> str:
+    return (
+        "\n".join(f"  [{t['at']}] {_speaker(t, language)}: {t['text']}" for t in transcript)
+        or "  -"
+    )
+
+
+def _transcript_html(transcript: list[dict], language: str) -> str:
     return "".join(
-        f"<li><small>{html.escape(t['at'])}</small> <b>{html.escape(t['who'])}</b>: "
+        f"<li><small>{html.escape(t['at'])}</small> <b>{html.escape(_speaker(t, language))}</b>: "
         f"{html.escape(t['text'])}</li>"
         for t in transcript
     )
@@ -100,7 +109,8 @@ def contact_message(enquiry, contact: Contact, sender: str) -> EmailMessage:
     """To the contact person, Reply-To the visitor, plain text and HTML."""
     values = _values(enquiry, contact)
     transcript = json.loads(enquiry.transcript)
-    subject = _subjects("en")["contact"].safe_substitute(
+    language = settings.contact_mail_language()
+    subject = _subjects(language)["contact"].safe_substitute(
         {k: header_text(v) for k, v in values.items()}
     )
     message = _message(
@@ -111,14 +121,14 @@ def contact_message(enquiry, contact: Contact, sender: str) -> EmailMessage:
     )
     message["Reply-To"] = formataddr((header_text(enquiry.visitor_name), enquiry.visitor_email))
     message.set_content(
-        _template("contact.LANG.txt", "en").safe_substitute(
-            values, transcript=_transcript_text(transcript)
+        _template("contact.LANG.txt", language).safe_substitute(
+            values, transcript=_transcript_text(transcript, language)
         )
     )
     escaped = {k: html.escape(v) for k, v in values.items()}
     message.add_alternative(
-        _template("contact.LANG.html", "en").safe_substitute(
-            escaped, transcript=_transcript_html(transcript)
+        _template("contact.LANG.html", language).safe_substitute(
+            escaped, transcript=_transcript_html(transcript, language)
         ),
         subtype="html",
     )

@@ -16,9 +16,12 @@ import yaml
 from bot import settings
 from bot.knowledge.facts import (
     APPROACHES,
+    BASE_LANGUAGE,
+    LANGUAGES,
     ORGANISATION_KINDS,
     PROGRAMME_STATUSES,
     TIMEFRAMES,
+    TRANSLATABLE_FIELDS,
     Contact,
     Facts,
     Hub,
@@ -28,6 +31,7 @@ from bot.knowledge.facts import (
     RoutingRule,
     Topic,
     Trail,
+    Translation,
 )
 
 
@@ -137,6 +141,40 @@ def _value(value_class, entry: _Entry):
     return value_class(**values)
 
 
+def _translated(section: str, value_class, entry: _Entry, item) -> tuple[object, list[Translation]]:
+    """The item with the words of other languages added to its word list, and its
+    texts in other languages, from mappings such as ``de: {name: ..., synonyms: [...]}``."""
+    own_fields = {f.name: f for f in fields(value_class)}
+    words_field = next((n for n, f in own_fields.items() if f.type.startswith("tuple")), None)
+    allowed = [n for n in TRANSLATABLE_FIELDS if n in own_fields] + [words_field] * bool(
+        words_field
+    )
+    translations: list[Translation] = []
+    for language in LANGUAGES:
+        if language == BASE_LANGUAGE or language not in entry.raw:
+            continue
+        raw = entry.raw[language]
+        if not isinstance(raw, dict):
+            entry.problem(f"'{language}' must be a mapping of translated fields")
+            continue
+        for name in raw:
+            if name not in allowed:
+                entry.problem(
+                    f"'{language}.{name}' cannot be translated here (allowed: {', '.join(allowed)})"
+                )
+        localised = _Entry(section, 0, raw, entry.problems)
+        localised.label = f"{entry.label}.{language}"
+        for name in raw:
+            if name == words_field:
+                extra = localised.words(name)
+                item = replace(item, **{name: tuple(dict.fromkeys((*getattr(item, name), *extra)))})
+            elif name in allowed:
+                translations.append(
+                    Translation(section, item.key, language, name, localised.text(name))
+                )
+    return item, translations
+
+
 def _with_configured_email(contact: Contact) -> Contact:
     return replace(contact, email=settings.contact_email_override(contact.key) or contact.email)
 
@@ -153,13 +191,16 @@ def parse(text: str, path: Path) -> Facts:
         )
 
     problems: list[str] = []
-    sections = {
-        name: tuple(
-            _value(value_class, _Entry(name, index, raw, problems))
-            for index, raw in enumerate(_section(document, name, problems))
-        )
-        for name, value_class in SECTIONS.items()
-    }
+    sections: dict[str, tuple] = {}
+    translations: list[Translation] = []
+    for name, value_class in SECTIONS.items():
+        items = []
+        for index, raw in enumerate(_section(document, name, problems)):
+            entry = _Entry(name, index, raw, problems)
+            item, texts = _translated(name, value_class, entry, _value(value_class, entry))
+            items.append(item)
+            translations += texts
+        sections[name] = tuple(items)
     sections["contacts"] = tuple(map(_with_configured_email, sections["contacts"]))
     website = document.get("website") or {}
     if not isinstance(website, dict) or not website.get("url"):
@@ -174,6 +215,7 @@ def parse(text: str, path: Path) -> Facts:
         website_url=settings.website_url_override() or str(website["url"]),
         website_launched=bool(website.get("launched", False)),
         partner_lists_complete=bool(document.get("partner_lists_complete", False)),
+        translations=tuple(sorted(translations)),
         revision=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
     )
 

@@ -6,13 +6,27 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 APPROACHES = ("basic_research", "practical_application")
 ORGANISATION_KINDS = ("academic", "research_institute", "business", "public")
 PROGRAMME_STATUSES = ("active", "planned")
 TIMEFRAMES = ("now", "soon", "medium_term", "long_term", "unspecified")
+BASE_LANGUAGE = "en"  # the language of the fields themselves; others come as translations
+LANGUAGES = (BASE_LANGUAGE, "de")
+# Sections of keyed entries (routing rules and partner kinds are not looked up by key).
+ITEM_SECTIONS = ("hubs", "topics", "organisations", "programmes", "trails", "contacts")
+# Fields a visitor reads, which the knowledge base may give in each language.
+TRANSLATABLE_FIELDS = (
+    "name",
+    "approach_text",
+    "strategy",
+    "mission",
+    "location",
+    "description",
+    "organisation",
+)
 
 
 def normalise(text: str) -> str:
@@ -99,6 +113,17 @@ class RoutingRule:
     contact: str
 
 
+@dataclass(frozen=True, order=True)
+class Translation:
+    """One field of one knowledge-base entry in a language other than the base one."""
+
+    section: str
+    key: str
+    language: str
+    field: str
+    text: str
+
+
 @dataclass(frozen=True)
 class Facts:
     """A consistent snapshot of the knowledge base with the lookups answers need."""
@@ -114,12 +139,37 @@ class Facts:
     website_launched: bool
     partner_lists_complete: bool
     partner_kinds: tuple[PartnerKind, ...] = ()
+    translations: tuple[Translation, ...] = ()
     revision: str = ""
-    _index: dict = field(default_factory=dict, compare=False, repr=False)
+    language: str = BASE_LANGUAGE
+    _index: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        for kind in ("hubs", "topics", "organisations", "programmes", "trails", "contacts"):
-            self._index[kind] = {item.key: item for item in getattr(self, kind)}
+        for section in ITEM_SECTIONS:
+            self._index[section] = {item.key: item for item in getattr(self, section)}
+        self._index["languages"] = {self.language: self}
+
+    def in_language(self, language: str | None) -> Facts:
+        """These facts with every text the knowledge base gives in ``language``; texts
+        it gives only in the base language stay as they are (proper names mostly)."""
+        language = language if language in LANGUAGES else BASE_LANGUAGE
+        if language not in self._index["languages"]:
+            texts: dict[tuple[str, str], dict[str, str]] = {}
+            for t in self.translations:
+                if t.language == language:
+                    texts.setdefault((t.section, t.key), {})[t.field] = t.text
+            base = self._index["languages"][BASE_LANGUAGE]
+            sections = {
+                section: tuple(
+                    replace(item, **texts.get((section, item.key), {}))
+                    for item in getattr(base, section)
+                )
+                for section in ITEM_SECTIONS
+            }
+            localised = replace(base, **sections, language=language)
+            localised._index["languages"] = self._index["languages"]
+            self._index["languages"][language] = localised
+        return self._index["languages"][language]
 
     def hub(self, key: str | None) -> Hub | None:
         return self._index["hubs"].get(key or "")
@@ -170,8 +220,8 @@ class Facts:
         return None
 
 
-def join_names(names: Iterable[str], conjunction: str = "and") -> str:
-    """'A, B and C' for lists read out to a visitor."""
+def join_names(names: Iterable[str], conjunction: str) -> str:
+    """'A, B and C' for lists read out to a visitor; the word comes from the domain."""
     items = list(names)
     if len(items) <= 1:
         return "".join(items)

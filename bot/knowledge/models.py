@@ -91,6 +91,17 @@ class SynonymRow(_Listed, Base):
     text = Column(String(200), primary_key=True)
 
 
+class TranslationRow(Base):
+    """A visitor-facing text of an entry in a language other than the base one."""
+
+    __tablename__ = "kb_translation"
+    section = Column(String(32), primary_key=True)
+    key = Column(String(64), primary_key=True)
+    language = Column(String(8), primary_key=True)
+    field = Column(String(32), primary_key=True)
+    text = Column(Text, nullable=False)
+
+
 class MetaRow(Base):
     __tablename__ = "kb_meta"
     name = Column(String(64), primary_key=True)

@@ -26,6 +26,7 @@ from bot.knowledge.facts import (
     RoutingRule,
     Topic,
     Trail,
+    Translation,
 )
 from bot.knowledge.models import (
     ContactRow,
@@ -38,6 +39,7 @@ from bot.knowledge.models import (
     SynonymRow,
     TopicRow,
     TrailRow,
+    TranslationRow,
 )
 
 # (section of Facts, value class, table, name of its synonym list); parents first
@@ -63,6 +65,7 @@ def save(facts: Facts, factory: sessionmaker) -> None:
     with factory.begin() as session:
         session.execute(delete(RoutingRuleRow))
         session.execute(delete(SynonymRow))
+        session.execute(delete(TranslationRow))
         for section, _value_class, row_class, synonyms_field in _TABLES:
             for position, item in enumerate(getattr(facts, section)):
                 session.merge(row_class(**_columns(item, row_class), position=position))
@@ -76,6 +79,7 @@ def save(facts: Facts, factory: sessionmaker) -> None:
             session.execute(delete(row_class).where(row_class.key.not_in(keys)))
         for rule in facts.routing:
             session.add(RoutingRuleRow(hub=rule.hub, contact=rule.contact))
+        session.add_all(TranslationRow(**asdict(t)) for t in facts.translations)
         for name, value, flag in (
             ("revision", facts.revision, None),
             ("website_url", facts.website_url, facts.website_launched),
@@ -112,9 +116,16 @@ def read(session: Session) -> Facts:
         RoutingRule(hub=row.hub, contact=row.contact)
         for row in session.execute(select(RoutingRuleRow).order_by(RoutingRuleRow.hub)).scalars()
     )
+    translations = tuple(
+        sorted(
+            Translation(row.section, row.key, row.language, row.field, row.text)
+            for row in session.execute(select(TranslationRow)).scalars()
+        )
+    )
     return Facts(
         **sections,
         routing=routing,
+        translations=translations,
         website_url=meta["website_url"].value,
         website_launched=bool(meta["website_url"].flag),
         partner_lists_complete=bool(meta["partner_lists_complete"].flag),

@@ -22,6 +22,7 @@ from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from nlu.compounds import CompoundReader
 from nlu.spelling import Speller
 
 
@@ -40,6 +41,7 @@ class KnowledgeEntityExtractor(GraphComponent, EntityExtractorMixin):
     def __init__(self, config: Dict[Text, Any]) -> None:
         self._config = config
         self._spellers: Dict[int, Speller] = {}
+        self._compounds: Dict[int, CompoundReader] = {}
 
     @classmethod
     def create(
@@ -57,14 +59,29 @@ class KnowledgeEntityExtractor(GraphComponent, EntityExtractorMixin):
             words = {
                 w for p in patterns if isinstance(p["pattern"], str) for w in p["pattern"].split()
             }
+            # the lemma table knows every English and German word form it can lemmatise
             lemmas = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup", {})
-            self._spellers[id(nlp)] = Speller(words, list(lemmas.keys()) if lemmas else ())
+            self._spellers[id(nlp)] = Speller(words, lemmas)
         return self._spellers[id(nlp)]
 
+    def _compound_reader(self, nlp: Language) -> CompoundReader:
+        if id(nlp) not in self._compounds:
+            patterns = nlp.get_pipe("entity_ruler").patterns
+            words = {p["pattern"] for p in patterns if isinstance(p["pattern"], str)}
+            topic_words = {
+                p["pattern"] for p in patterns if p["label"] == "topic" and " " not in p["pattern"]
+            }
+            known = {w for phrase in words for w in phrase.split()}
+            self._compounds[id(nlp)] = CompoundReader(topic_words, known)
+        return self._compounds[id(nlp)]
+
     def _with_spelling_corrected(self, doc: Doc, nlp: Language) -> Doc:
-        """The doc re-annotated with typos of KB words corrected; same tokens, same offsets."""
-        speller = self._speller(nlp)
-        words = [speller.correct(token.text) or token.text for token in doc]
+        """The doc re-annotated with typos of KB words corrected and compounds read as
+        their topic; same tokens, same offsets."""
+        speller, compounds = self._speller(nlp), self._compound_reader(nlp)
+        words = [
+            speller.correct(token.text) or compounds.head(token.text) or token.text for token in doc
+        ]
         if words == [token.text for token in doc]:
             return doc
         corrected = Doc(nlp.vocab, words=words, spaces=[bool(t.whitespace_) for t in doc])

@@ -12,12 +12,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from bot import db, settings
+from bot.enquiries import store as enquiry_store
 from bot.knowledge import store
 
 ROOT = settings.PROJECT_ROOT
@@ -87,8 +89,13 @@ class Assistant:
         self.rasa = _start(self.rasa_command, log, self.env)
         _wait_http(f"{self.url}/", self.rasa, timeout, log)
 
-    def send(self, sender: str, text: str, timeout: float = 30) -> list[dict]:
-        body = json.dumps({"sender": sender, "message": text}).encode("utf-8")
+    def send(
+        self, sender: str, text: str, timeout: float = 30, metadata: dict | None = None
+    ) -> list[dict]:
+        message = {"sender": sender, "message": text}
+        if metadata is not None:
+            message["metadata"] = metadata
+        body = json.dumps(message).encode("utf-8")
         request = urllib.request.Request(
             f"{self.url}/webhooks/rest/webhook",
             data=body,
@@ -186,3 +193,20 @@ def running_assistant(
         _stop(actions)
         if dispatcher:
             _stop(dispatcher)
+
+
+class Visitor:
+    """One conversation over REST, optionally from a page in ``page_language``."""
+
+    def __init__(self, assistant: Assistant, page_language: str | None = None):
+        self.assistant, self.sender = assistant, uuid.uuid4().hex
+        self.metadata = {"language": page_language} if page_language else None
+
+    def says(self, text: str) -> str:
+        replies = self.assistant.send(self.sender, text, metadata=self.metadata)
+        return " ".join(r.get("text", "") for r in replies)
+
+    def enquiries(self) -> list:
+        """What the assistant stored from this conversation."""
+        factory = db.session_factory(self.assistant.database)
+        return [e for e in enquiry_store.enquiries(factory) if e.conversation_id == self.sender]

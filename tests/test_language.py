@@ -1,0 +1,123 @@
+"""The language detector: learnt from the assistant's English and German examples,
+sure of real sentences, unsure of words that belong to no language."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlu.components.language import LanguageDetector
+from nlu.language import LanguageModel
+
+ENGLISH = [
+    "who is the contact for energy in leipzig",
+    "yes please",
+    "yes sure",
+    "no thanks",
+    "hello there",
+    "which partners does the dresden hub have",
+    "thank you very much",
+]
+GERMAN = [
+    "wer ist der ansprechpartner für energie in leipzig",
+    "ja bitte",
+    "ja gerne",
+    "nein danke",
+    "hallo zusammen",
+    "welche partner hat der hub in dresden",
+    "vielen dank",
+]
+
+
+@pytest.fixture(scope="module")
+def model() -> LanguageModel:
+    return LanguageModel.train([(t, "en") for t in ENGLISH] + [(t, "de") for t in GERMAN])
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("wer ist für Energie zuständig?", "de"),
+        ("who is in charge of energy?", "en"),
+        ("ja", "de"),
+        ("thanks", "en"),
+        ("Vielen Dank!", "de"),
+    ],
+)
+def test_sentences_and_typical_short_replies_are_recognised(model, text, language):
+    guess = model.guess(text)
+    assert guess.language == language and guess.is_sure(0.9), guess
+
+
+@pytest.mark.parametrize(
+    "text", ["Dresden", "Leipzig", "Anna Schmidt", "anna.schmidt@example.org", "42", "", "🙂"]
+)
+def test_names_places_addresses_and_numbers_do_not_decide_the_language(model, text):
+    assert not model.guess(text).is_sure(0.9)
+
+
+def test_the_model_survives_a_round_trip_through_its_saved_form(model):
+    restored = LanguageModel(model.to_dict())
+    assert restored.guess("ja bitte") == model.guess("ja bitte")
+
+
+def test_training_needs_two_languages():
+    with pytest.raises(ValueError):
+        LanguageModel.train([("hello", "en")])
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("English please", "en"),
+        ("Bitte auf Deutsch", "de"),
+        ("bitte in deutscher Sprache", "de"),
+        ("auf Englisch bitte", "en"),
+        ("I don't speak German", "en"),
+        ("ich spreche kein Englisch", "de"),
+        ("I don't understand German, English please", "en"),
+        ("can you switch the language?", None),
+    ],
+)
+def test_a_request_for_a_language_names_the_language_wanted(text, language):
+    detector = LanguageDetector(LanguageDetector.get_default_config(), None, None)
+    assert detector._named_language(text) == language
+
+
+def _trained_detector(tmp_path, examples):
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    storage, resource = LocalModelStorage(tmp_path), Resource("language")
+    config = LanguageDetector.get_default_config()
+    data = TrainingData(
+        [
+            Message.build(text, intent, intent_metadata={"language": language})
+            for text, intent, language in examples
+        ]
+    )
+    LanguageDetector.create(config, storage, resource, None).train(data)
+    return LanguageDetector.load(config, storage, resource, None)
+
+
+def _heard(detector, text: str, intent: str = "greet") -> list[str]:
+    from rasa.shared.nlu.training_data.message import Message
+
+    message = Message({"text": text, "intent": {"name": intent, "confidence": 1.0}})
+    detector.process([message])
+    return [e["value"] for e in message.get("entities", []) if e["entity"] == "language"]
+
+
+def test_the_rasa_component_learns_from_metadata_and_reports_an_entity(tmp_path):
+    examples = [(t, "greet", "en") for t in ENGLISH] + [(t, "greet", "de") for t in GERMAN]
+    detector = _trained_detector(tmp_path, examples)
+    assert _heard(detector, "ja bitte, vielen Dank") == ["de"]
+    assert _heard(detector, "yes please, thank you") == ["en"]
+    assert _heard(detector, "Dresden") == []
+    assert _heard(detector, "auf Englisch bitte", intent="switch_language") == ["en"]
+
+
+def test_with_training_data_in_one_language_it_never_reports(tmp_path):
+    detector = _trained_detector(tmp_path, [(t, "greet", "en") for t in ENGLISH])
+    assert _heard(detector, "ja bitte, vielen Dank") == []
