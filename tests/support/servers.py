@@ -189,7 +189,7 @@ def running_assistant(
         _wait_http(f"{assistant.url}/", rasa, timeout, workdir / "rasa.log")
         yield assistant
     finally:
-        _stop(rasa)
+        _stop(assistant.rasa)  # the one a test may have restarted
         _stop(actions)
         if dispatcher:
             _stop(dispatcher)
