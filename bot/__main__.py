@@ -99,6 +99,45 @@ def _dispatch(args) -> int:
     return 0
 
 
+def _channels(_args) -> int:
+    """Which messengers are enabled, and where their webhooks are."""
+    base = settings.rasa_public_url().rstrip("/")
+    for name, enabled, needs in (
+        ("Telegram", settings.telegram(), "TELEGRAM_ACCESS_TOKEN and TELEGRAM_WEBHOOK_SECRET"),
+        (
+            "Facebook Messenger",
+            settings.facebook(),
+            "FACEBOOK_VERIFY_TOKEN, FACEBOOK_APP_SECRET and FACEBOOK_PAGE_ACCESS_TOKEN",
+        ),
+    ):
+        path = "telegram" if name == "Telegram" else "facebook"
+        if enabled:
+            print(f"{name}: enabled, webhook {base}/webhooks/{path}/webhook")
+        else:
+            print(f"{name}: not enabled (set {needs})")
+    return 0
+
+
+def _telegram_set_webhook(_args) -> int:
+    """Tell Telegram where to deliver updates, with the secret it must send back."""
+    from bot.messengers.telegram import ALLOWED_UPDATES, BotApi
+
+    config = settings.telegram()
+    if not config or not config["webhook_url"]:
+        print("Set TELEGRAM_ACCESS_TOKEN, TELEGRAM_WEBHOOK_SECRET and TELEGRAM_WEBHOOK_URL first.")
+        return 2
+    body = {
+        "url": config["webhook_url"],
+        "secret_token": config["webhook_secret"],
+        "allowed_updates": list(ALLOWED_UPDATES),
+    }
+    result = asyncio.run(
+        BotApi(config["access_token"], config["api_base_url"]).call_once("setWebhook", body)
+    )
+    print(result.get("description", result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -131,6 +170,14 @@ def main(argv: list[str] | None = None) -> int:
     dispatch = commands.add_parser("dispatch", help="send queued e-mails (runs until stopped)")
     dispatch.add_argument("--once", action="store_true", help="one round, then exit")
     dispatch.set_defaults(run=_dispatch)
+
+    commands.add_parser("channels", help="which messengers are enabled").set_defaults(run=_channels)
+    telegram = commands.add_parser("telegram", help="Telegram set-up").add_subparsers(
+        dest="telegram", required=True
+    )
+    telegram.add_parser(
+        "set-webhook", help="register TELEGRAM_WEBHOOK_URL with the secret token"
+    ).set_defaults(run=_telegram_set_webhook)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -108,3 +108,38 @@ def cors_origins() -> list[str]:
     """Web origins allowed to talk to the Rasa server (REST and socket.io)."""
     value = os.environ.get("CORS_ORIGINS", "http://localhost:8080")
     return [origin.strip() for origin in value.split(",") if origin.strip()]
+
+
+# --- messengers ------------------------------------------------------------------------
+
+MESSENGER_MAX_BODY_BYTES = 64 * 1024  # a webhook update is a few kB; refuse more
+
+
+def telegram() -> dict[str, str] | None:
+    """The Telegram channel's settings, or None (not enabled) without token and secret."""
+    token = os.environ.get("TELEGRAM_ACCESS_TOKEN", "").strip()
+    secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
+    if not token or not secret:
+        return None
+    return {
+        "access_token": token,
+        "webhook_secret": secret,
+        "bot_name": os.environ.get("TELEGRAM_BOT_NAME", ""),
+        "webhook_url": os.environ.get("TELEGRAM_WEBHOOK_URL", ""),
+        "api_base_url": os.environ.get("TELEGRAM_API_BASE_URL", "https://api.telegram.org"),
+    }
+
+
+def facebook() -> dict[str, str] | None:
+    """The Facebook Messenger channel's settings, or None (not enabled) unless the verify
+    token, the app secret and the page access token are all set."""
+    values = {
+        "verify_token": os.environ.get("FACEBOOK_VERIFY_TOKEN", "").strip(),
+        "app_secret": os.environ.get("FACEBOOK_APP_SECRET", "").strip(),
+        "page_access_token": os.environ.get("FACEBOOK_PAGE_ACCESS_TOKEN", "").strip(),
+    }
+    if not all(values.values()):
+        return None
+    return values | {
+        "api_base_url": os.environ.get("FACEBOOK_API_BASE_URL", "https://graph.facebook.com/v19.0")
+    }

@@ -1,0 +1,1 @@
+"""The messengers the assistant is reachable on, as plain Python (no Rasa)."""

@@ -1,0 +1,138 @@
+"""What messenger updates mean and what the assistant sends back, without Rasa."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.messengers import facebook, telegram
+from bot.messengers.updates import EDITED, NON_TEXT, SeenIds, UnknownUpdate
+from tests.support.messengers import meta_signature
+
+
+def message(text=None, **extra) -> dict:
+    body = {"message_id": 1, "chat": {"id": 42, "type": "private"}, "date": 1, **extra}
+    if text is not None:
+        body["text"] = text
+    return {"update_id": 7, "message": body}
+
+
+@pytest.mark.parametrize(
+    "text, understood",
+    [
+        ("who is the contact for Dresden?", "who is the contact for Dresden?"),
+        ("/start", "/greet"),
+        ("/start@hub_test_bot", "/greet"),
+        ("/help", "/help"),
+        ("/deutsch", '/switch_language{"language": "de"}'),
+        ("/language en", '/switch_language{"language": "en"}'),
+        ("/sprache Deutsch", '/switch_language{"language": "de"}'),
+        ("/unknown", "/help"),
+    ],
+)
+def test_texts_and_commands(text, understood):
+    incoming = telegram.read_update(message(text))
+    assert (incoming.chat_id, incoming.update_id, incoming.text) == (42, 7, understood)
+
+
+def test_stickers_voice_and_edits_become_intents_the_dialogue_answers():
+    assert telegram.read_update(message(sticker={"file_id": "x"})).text == NON_TEXT
+    assert telegram.read_update(message(voice={"file_id": "x", "duration": 2})).text == NON_TEXT
+    edited = {"update_id": 8, "edited_message": message("hi")["message"]}
+    assert telegram.read_update(edited).text == EDITED
+
+
+def test_a_button_press_carries_its_payload_and_language():
+    query = {
+        "update_id": 9,
+        "callback_query": {
+            "id": "cb1",
+            "from": {"id": 42, "language_code": "de"},
+            "message": {"message_id": 3, "chat": {"id": 42}},
+            "data": "/affirm",
+        },
+    }
+    incoming = telegram.read_update(query)
+    assert (incoming.text, incoming.callback_query_id, incoming.language) == (
+        "/affirm",
+        "cb1",
+        "de",
+    )
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        [],
+        {"update_id": "1"},
+        {"update_id": 1},
+        {"update_id": 1, "poll": {}},
+        message("x") | {"message": {"text": "x"}},
+    ],
+)
+def test_what_is_not_a_readable_update_is_refused(update):
+    with pytest.raises(UnknownUpdate):
+        telegram.read_update(update)
+
+
+def test_buttons_become_an_inline_keyboard_and_overlong_payloads_are_left_out():
+    buttons = [
+        {"title": "Dresden", "payload": "/inform"},
+        {"title": "Long", "payload": "/" + "x" * 70},
+    ]
+    body = telegram.send_message_body(42, "Which hub?", buttons)
+    assert body["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Dresden", "callback_data": "/inform"}]]
+    }
+    assert "reply_markup" not in telegram.send_message_body(42, "hello")
+
+
+def test_seen_ids_remember_a_bounded_number():
+    seen = SeenIds(size=2)
+    assert seen.first_time(1) and not seen.first_time(1)
+    assert seen.first_time(2) and seen.first_time(3)
+    assert seen.first_time(1)  # forgotten after two newer ones
+
+
+def test_the_meta_signature_is_checked_over_the_raw_body():
+    body = b'{"object": "page"}'
+    assert facebook.signature_is_valid("secret", body, meta_signature("secret", body))
+    assert not facebook.signature_is_valid("secret", body + b" ", meta_signature("secret", body))
+    assert not facebook.signature_is_valid("other", body, meta_signature("secret", body))
+    assert not facebook.signature_is_valid("secret", body, None)
+    assert not facebook.signature_is_valid("secret", body, "sha1=" + "0" * 40)
+
+
+def test_messenger_events_and_quick_replies():
+    payload = {
+        "object": "page",
+        "entry": [
+            {
+                "messaging": [
+                    {"sender": {"id": "u1"}, "message": {"mid": "m1", "text": "hello"}},
+                    {
+                        "sender": {"id": "u1"},
+                        "message": {"mid": "m2", "is_echo": True, "text": "x"},
+                    },
+                    {"sender": {"id": "u1"}, "delivery": {"mids": ["m1"]}},
+                    {"sender": {"id": "u2"}, "message": {"mid": "m3", "attachments": [{}]}},
+                    {"sender": {"id": "u2"}, "postback": {"mid": "m4", "payload": "/affirm"}},
+                ]
+            }
+        ],
+    }
+    assert [(e.sender_id, e.text) for e in facebook.read_events(payload)] == [
+        ("u1", "hello"),
+        ("u2", NON_TEXT),
+        ("u2", "/affirm"),
+    ]
+    body = facebook.send_body(
+        "u1", "Which hub?", [{"title": "Dresden: smart systems, basic research", "payload": "/x"}]
+    )
+    [reply] = body["message"]["quick_replies"]
+    assert (
+        len(reply["title"]) <= 20
+        and reply["title"].startswith("Dresden")
+        and reply["payload"] == "/x"
+    )
+    with pytest.raises(UnknownUpdate):
+        facebook.read_events({"object": "instagram"})
