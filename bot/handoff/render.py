@@ -50,23 +50,22 @@ def routing_reason(kind: str, subject: str, hub_name: str, contact_name: str, la
     )
 
 
-def _speaker(turn: dict, language: str) -> str:
-    """'visitor'/'assistant' as the mail's language says it (data/mail/speakers.*.txt)."""
-    speakers = _keyed("speakers.LANG.txt", language)
-    return speakers[turn["who"]].template if turn["who"] in speakers else turn["who"]
+def _speakers(language: str) -> dict[str, str]:
+    """'visitor'/'assistant' as the mail's language says them (data/mail/speakers.*.txt)."""
+    return {who: t.template for who, t in _keyed("speakers.LANG.txt", language).items()}
 
 
 def _transcript_text(transcript: list[dict], language: str) -> str:
-    return (
-        "\n".join(f"  [{t['at']}] {_speaker(t, language)}: {t['text']}" for t in transcript)
-        or "  -"
-    )
+    speakers = _speakers(language)
+    lines = (f"  [{t['at']}] {speakers.get(t['who'], t['who'])}: {t['text']}" for t in transcript)
+    return "\n".join(lines) or "  -"
 
 
 def _transcript_html(transcript: list[dict], language: str) -> str:
+    speakers = _speakers(language)
     return "".join(
-        f"<li><small>{html.escape(t['at'])}</small> <b>{html.escape(_speaker(t, language))}</b>: "
-        f"{html.escape(t['text'])}</li>"
+        f"<li><small>{html.escape(t['at'])}</small> "
+        f"<b>{html.escape(speakers.get(t['who'], t['who']))}</b>: {html.escape(t['text'])}</li>"
         for t in transcript
     )
 
