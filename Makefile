@@ -20,10 +20,11 @@ TRAIN_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml data/nlu/de/*.ym
                 data/stories.yml $(SPACY) $(wildcard nlu/components/*.py) nlu/spelling.py \
                 nlu/language.py
 
-.PHONY: help setup kb spacy train run shell test eval bench clean
+.PHONY: help setup kb spacy train run run-prod shell test eval bench clean
 
 help:
 	@echo "make run    set up, train if needed, start the assistant (REST on :5005)"
+	@echo "make run-prod  the same on PostgreSQL + Redis: two Rasa servers behind :8000"
 	@echo "make test   set up, train if needed, run the whole test suite"
 	@echo "make eval   held-out enquiries against the real assistant"
 	@echo "make bench  quality and speed report (reports/bench.md), ~4 min"
@@ -74,6 +75,9 @@ train: $(MODEL)
 
 run: $(MODEL) $(KB_DB) node_modules/.package-lock.json
 	@scripts/run-assistant
+
+run-prod: $(MODEL) node_modules/.package-lock.json
+	@scripts/run-assistant --prod
 
 shell: $(MODEL) $(KB_DB)
 	@scripts/run-assistant --shell

@@ -31,6 +31,16 @@ def _kb_load(args) -> int:
     return 0
 
 
+def _db_create(_args) -> int:
+    """The database of DATABASE_URL with every table (``make run-prod`` calls this)."""
+    from bot import db
+    from bot.enquiries import models as _enquiries  # noqa: F401  (registers the tables)
+    from bot.knowledge import models as _knowledge  # noqa: F401
+
+    print(f"Database {db.ensure_database()}: {settings.database_url().split('@')[-1]}")
+    return 0
+
+
 def _kb_show(_args) -> int:
     facts = store.KnowledgeBase(db.session_factory()).facts()
     for hub in facts.hubs:
@@ -150,6 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("file", nargs="?", type=Path, default=None)
     load.set_defaults(run=_kb_load)
     kb.add_parser("show", help="print what the database holds").set_defaults(run=_kb_show)
+    database = commands.add_parser("db", help="the database").add_subparsers(
+        dest="db", required=True
+    )
+    database.add_parser(
+        "create", help="create the database of DATABASE_URL and its tables if missing"
+    ).set_defaults(run=_db_create)
 
     enquiries = commands.add_parser("enquiries", help="enquiries handed over by the assistant")
     actions = enquiries.add_subparsers(dest="enquiries", required=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
 from bot import settings
@@ -48,3 +48,26 @@ def _create_schema_once(bound: Engine) -> None:
     import bot.knowledge.models  # noqa: F401
 
     Base.metadata.create_all(bound)
+
+
+def ensure_database(url: str | None = None) -> str:
+    """Create the database of ``url`` if the server lacks it (PostgreSQL), then the
+    tables; returns what was done. SQLite files are created on first connect."""
+    url = url or settings.database_url()
+    target = make_url(url)
+    done = "exists"
+    if target.get_backend_name() == "postgresql":
+        admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                found = connection.execute(
+                    text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                    {"name": target.database},
+                ).scalar()
+                if not found:
+                    connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+                    done = "created"
+        finally:
+            admin.dispose()
+    create_schema(session_factory(url))
+    return done

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -79,6 +79,27 @@ class Assistant:
     rasa_command: list[str]
     env: dict[str, str]
     workdir: Path
+    others: list = field(default_factory=list)  # further Rasa servers (another_instance)
+
+    def another_instance(self, timeout: float = 240) -> Assistant:
+        """One more Rasa server with the same model, endpoints and action server."""
+        port = free_port()
+        command = list(self.rasa_command)
+        command[command.index("--port") + 1] = str(port)
+        log = self.workdir / f"rasa-{port}.log"
+        process = _start(command, log, self.env)
+        self.others.append(process)
+        _wait_http(f"http://127.0.0.1:{port}/", process, timeout, log)
+        return Assistant(
+            f"http://127.0.0.1:{port}",
+            self.action_url,
+            process,
+            self.actions,
+            self.database,
+            command,
+            self.env,
+            self.workdir,
+        )
 
     def stop_rasa(self) -> None:
         _stop(self.rasa)
@@ -116,6 +137,7 @@ def running_assistant(
     timeout: float = 240,
     extra_env: dict[str, str] | None = None,
     with_dispatcher: bool = False,
+    endpoints_extra: str = "",
 ) -> Iterator[Assistant]:
     """Action server + Rasa server (REST, HTTP API on 127.0.0.1 for trackers), on a
     database of their own in ``workdir`` with the knowledge base loaded; optionally
@@ -128,7 +150,8 @@ def running_assistant(
     store.load_file(None, db.session_factory(database))
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
-        f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n", encoding="utf-8"
+        f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n{endpoints_extra}",
+        encoding="utf-8",
     )
     env = {
         **os.environ,
@@ -189,7 +212,8 @@ def running_assistant(
         _wait_http(f"{assistant.url}/", rasa, timeout, workdir / "rasa.log")
         yield assistant
     finally:
-        _stop(assistant.rasa)  # the one a test may have restarted
+        for process in [assistant.rasa, *assistant.others]:  # a test may have restarted one
+            _stop(process)
         _stop(actions)
         if dispatcher:
             _stop(dispatcher)
