@@ -1,5 +1,9 @@
 """A small HTTP load balancer in front of several Rasa servers (``make run-prod``).
 
+It is also where the public REST channel is guarded: bodies over 64 kB get 413, and
+each sender may send a burst of ``RATE_LIMIT_BURST`` messages, then
+``RATE_LIMIT_PER_MINUTE``; more get 429 with ``Retry-After``, others are unaffected.
+
 Round robin over the Rasa servers; a server that refuses the connection or times out
 is skipped for the request and marked down for a few seconds, so a killed instance
 costs no visitor an error while the others serve the same conversations (they share
@@ -13,12 +17,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import logging
 import os
 import time
 
 import aiohttp
 from aiohttp import web
+
+from bot.ratelimit import SenderLimits
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +42,20 @@ HOP_BY_HOP = {
     "content-length",
 }
 DOWN_FOR_SECONDS = 5.0
-MAX_BODY_BYTES = 1024 * 1024
+MAX_BODY_BYTES = 64 * 1024
+REST_WEBHOOK = "/webhooks/rest/webhook"
 
 
 class Balancer:
-    def __init__(self, backends: list[str], timeout: float = 30.0):
+    def __init__(
+        self, backends: list[str], timeout: float = 30.0, limits: SenderLimits | None = None
+    ):
         if not backends:
             raise ValueError("no backends to balance")
+        self.limits = limits or SenderLimits(
+            burst=int(os.environ.get("RATE_LIMIT_BURST", 10)),
+            per_minute=float(os.environ.get("RATE_LIMIT_PER_MINUTE", 30)),
+        )
         self.backends = [b.rstrip("/") for b in backends]
         self._turn = itertools.cycle(range(len(self.backends)))
         self._down_until = [0.0] * len(self.backends)
@@ -59,6 +73,10 @@ class Balancer:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout, auto_decompress=False)
         body = await request.read()
+        if request.path == REST_WEBHOOK:
+            refusal = self._limited(body)  # a Response is a mapping: empty, hence falsy
+            if refusal is not None:
+                return refusal
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         for index in self._order():
             url = f"{self.backends[index]}{request.rel_url}"
@@ -75,6 +93,20 @@ class Balancer:
                 self._down_until[index] = time.monotonic() + DOWN_FOR_SECONDS
                 log.warning("backend %s failed (%s); trying the next", self.backends[index], error)
         return web.json_response({"error": "no Rasa server is reachable"}, status=503)
+
+    def _limited(self, body: bytes) -> web.Response | None:
+        try:
+            sender = str(json.loads(body).get("sender") or "default")
+        except (ValueError, AttributeError):
+            return None  # Rasa answers malformed bodies itself
+        wait = self.limits.allow(sender)
+        if wait:
+            return web.json_response(
+                {"error": "too many messages; please wait a moment"},
+                status=429,
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
+        return None
 
     async def health(self, _request: web.Request) -> web.Response:
         now = time.monotonic()

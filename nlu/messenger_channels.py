@@ -129,7 +129,8 @@ class TelegramInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            if refusal := self._refused(request):
+            refusal = self._refused(request)
+            if refusal is not None:
                 return refusal
             update = _json_body(request)
             if isinstance(update, HTTPResponse):
@@ -244,7 +245,8 @@ class FacebookInput(RasaFacebookInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            if refusal := self._refused(request):
+            refusal = self._refused(request)
+            if refusal is not None:
                 return refusal
             payload = _json_body(request)
             if isinstance(payload, HTTPResponse):

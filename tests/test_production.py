@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.e2e
 PG = ("127.0.0.1", 5432)
 REDIS = ("127.0.0.1", 6379)
 WEBER_PHONE = "+49 (0)341 355 785 70"
+API_TOKEN = uuid.uuid4().hex
 
 
 def reachable(address: tuple[str, int]) -> bool:
@@ -70,7 +72,10 @@ def instances(tmp_path_factory, database):
         "REDIS_KEY_PREFIX": database,
     }
     with running_assistant(
-        tmp_path_factory.mktemp("prod"), extra_env=env, endpoints_extra=shared
+        tmp_path_factory.mktemp("prod"),
+        extra_env=env,
+        endpoints_extra=shared,
+        auth_token=API_TOKEN,
     ) as first:
         yield first, first.another_instance()
 
@@ -93,15 +98,23 @@ def balancer(instances, tmp_path_factory):
     _stop(process)
 
 
-def say(url: str, sender: str, text: str) -> str:
+def send(url: str, sender: str, text: str) -> tuple[int, list]:
     request = urllib.request.Request(
         f"{url}/webhooks/rest/webhook",
         data=json.dumps({"sender": sender, "message": text}).encode(),
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=60) as answer:
-        assert answer.status == 200
-        return " ".join(r.get("text", "") for r in json.loads(answer.read()))
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, []
+
+
+def say(url: str, sender: str, text: str) -> str:
+    status, replies = send(url, sender, text)
+    assert status == 200
+    return " ".join(r.get("text", "") for r in replies)
 
 
 def user_texts(instance, sender: str) -> list[str]:
@@ -150,3 +163,27 @@ def test_a_killed_instance_leaves_the_other_serving_the_same_conversations(insta
         partners = say(balancer, sender, "who are its partners?")
         assert "Porsche" in partners
     assert user_texts(first, sender)[0] == "Tell me about the Leipzig hub"
+
+
+def test_rasas_http_api_refuses_without_the_token(instances, balancer):
+    first, _ = instances
+    sender = uuid.uuid4().hex
+    say(balancer, sender, "hello")
+    for url in (first.url, balancer):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{url}/conversations/{sender}/tracker", timeout=10)
+        assert refused.value.code == 401
+    assert user_texts(first, sender) == ["hello"]  # with the token it answers
+
+
+def test_a_burst_from_one_sender_is_limited_while_others_are_served(balancer):
+    noisy, calm = f"noisy-{uuid.uuid4().hex}", f"calm-{uuid.uuid4().hex}"
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        burst = list(pool.map(lambda _: send(balancer, noisy, "hello")[0], range(30)))
+    assert burst.count(429) >= 15 and burst.count(200) >= 10 and set(burst) == {200, 429}
+    assert [send(balancer, calm, text)[0] for text in ("hello", "what is spinlab?")] == [200, 200]
+
+
+def test_an_oversized_body_is_refused_by_the_balancer(balancer):
+    status, _ = send(balancer, "big", "x" * 70_000)
+    assert status == 413

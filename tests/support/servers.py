@@ -80,6 +80,7 @@ class Assistant:
     env: dict[str, str]
     workdir: Path
     others: list = field(default_factory=list)  # further Rasa servers (another_instance)
+    auth_token: str | None = None  # Rasa's HTTP API token, when the server has one
 
     def another_instance(self, timeout: float = 240) -> Assistant:
         """One more Rasa server with the same model, endpoints and action server."""
@@ -99,6 +100,7 @@ class Assistant:
             command,
             self.env,
             self.workdir,
+            auth_token=self.auth_token,
         )
 
     def stop_rasa(self) -> None:
@@ -126,8 +128,10 @@ class Assistant:
             return json.loads(response.read())
 
     def tracker(self, sender: str) -> dict:
-        with urllib.request.urlopen(f"{self.url}/conversations/{sender}/tracker", timeout=30) as r:
-            return json.loads(r.read())
+        token = f"?token={self.auth_token}" if self.auth_token else ""
+        url = f"{self.url}/conversations/{sender}/tracker{token}"
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            return json.loads(answer.read())
 
 
 @contextmanager
@@ -138,6 +142,7 @@ def running_assistant(
     extra_env: dict[str, str] | None = None,
     with_dispatcher: bool = False,
     endpoints_extra: str = "",
+    auth_token: str | None = None,
 ) -> Iterator[Assistant]:
     """Action server + Rasa server (REST, HTTP API on 127.0.0.1 for trackers), on a
     database of their own in ``workdir`` with the knowledge base loaded; optionally
@@ -190,6 +195,7 @@ def running_assistant(
         str(ROOT / "credentials.yml"),
         "--cors",
         *env.get("CORS_ORIGINS", "http://localhost").split(","),
+        *(["--auth-token", auth_token] if auth_token else []),
     ]
     rasa = _start(rasa_command, workdir / "rasa.log", env)
     dispatcher = (
@@ -206,6 +212,7 @@ def running_assistant(
         rasa_command=rasa_command,
         env=env,
         workdir=workdir,
+        auth_token=auth_token,
     )
     try:
         _wait_http(f"{assistant.action_url}/health", actions, timeout, workdir / "actions.log")
