@@ -41,6 +41,19 @@ def _db_create(_args) -> int:
     return 0
 
 
+def _db_revision(args) -> int:
+    """A new migration from the difference between the models and DATABASE_URL."""
+    from alembic import command
+
+    from bot import db
+
+    engine = db.engine()
+    db.migrate(engine)
+    with engine.begin() as connection:
+        command.revision(db.alembic_config(connection), message=args.message, autogenerate=True)
+    return 0
+
+
 def _kb_show(_args) -> int:
     facts = store.KnowledgeBase(db.session_factory()).facts()
     for hub in facts.hubs:
@@ -166,6 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     database.add_parser(
         "create", help="create the database of DATABASE_URL and its tables if missing"
     ).set_defaults(run=_db_create)
+    revision = database.add_parser(
+        "revision", help="write a migration for what the models changed (bot/migrations)"
+    )
+    revision.add_argument("-m", "--message", required=True)
+    revision.set_defaults(run=_db_revision)
 
     enquiries = commands.add_parser("enquiries", help="enquiries handed over by the assistant")
     actions = enquiries.add_subparsers(dest="enquiries", required=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
@@ -44,10 +44,35 @@ def create_schema(factory: sessionmaker) -> None:
 
 @lru_cache(maxsize=None)
 def _create_schema_once(bound: Engine) -> None:
-    import bot.enquiries.models  # noqa: F401  (registers the tables)
-    import bot.knowledge.models  # noqa: F401
+    migrate(bound)
 
-    Base.metadata.create_all(bound)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+BASELINE = "0001"  # the schema as create_all made it before migrations existed
+
+
+def alembic_config(connection):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(bound: Engine) -> None:
+    """Bring the database to the newest schema (bot/migrations). A database made
+    before migrations existed is recognised and taken over at the baseline."""
+    from alembic import command
+
+    with bound.begin() as connection:
+        if connection.dialect.name == "postgresql":  # one migrating process at a time
+            connection.execute(text("SELECT pg_advisory_xact_lock(720110)"))
+        tables = set(inspect(connection).get_table_names())
+        config = alembic_config(connection)
+        if "alembic_version" not in tables and {"kb_meta", "enquiry"} & tables:
+            command.stamp(config, BASELINE)
+        command.upgrade(config, "head")
 
 
 def ensure_database(url: str | None = None) -> str:
