@@ -101,15 +101,7 @@ def utter_contact_line(dispatcher: CollectingDispatcher, facts: Facts, hub: Hub)
 
 
 def utter_both_contacts(dispatcher: CollectingDispatcher, facts: Facts) -> None:
-    values = {}
-    for hub in facts.hubs:
-        contact = facts.contact_for_hub(hub.key)
-        values |= {
-            f"{hub.key}_contact": contact.name,
-            f"{hub.key}_organisation": contact.organisation,
-            f"{hub.key}_phone": contact.phone,
-        }
-    dispatcher.utter_message(response="utter_contacts_both", **values)
+    dispatcher.utter_message(response="utter_contacts_both", **facts.contacts_by_hub())
 
 
 def remember_hub(hub: Hub | None) -> list[dict[str, Any]]:

@@ -192,6 +192,18 @@ class Facts:
                 return self.contact(rule.contact)
         return None
 
+    def contacts_by_hub(self) -> dict[str, str]:
+        """Every hub's contact as response values: ``dresden_contact``, ``dresden_phone`` ..."""
+        values: dict[str, str] = {}
+        for hub in self.hubs:
+            contact = self.contact_for_hub(hub.key)
+            values |= {
+                f"{hub.key}_contact": contact.name,
+                f"{hub.key}_organisation": contact.organisation,
+                f"{hub.key}_phone": contact.phone,
+            }
+        return values
+
     def focus_of(self, hub_key: str) -> list[Topic]:
         return [t for t in self.topics if t.hub == hub_key and t.focus]
 

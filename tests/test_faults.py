@@ -1,0 +1,44 @@
+"""What a visitor meets when a part of the assistant fails."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.support.responses import says
+from tests.support.servers import _stop, running_assistant
+
+pytestmark = pytest.mark.e2e
+
+LINDNER_PHONE = "+49 (0)351 56 41 270"
+WEBER_PHONE = "+49 (0)341 355 785 70"
+
+
+@pytest.fixture(scope="module")
+def assistant_without_actions(tmp_path_factory):
+    with running_assistant(tmp_path_factory.mktemp("faults")) as running:
+        _stop(running.actions)  # the action server goes down
+        yield running
+
+
+def ask(assistant, sender: str, text: str) -> str:
+    return " ".join(r.get("text", "") for r in assistant.send(sender, text))
+
+
+def test_with_the_action_server_down_a_visitor_gets_an_apology_and_both_contacts(
+    assistant_without_actions,
+):
+    answer = ask(assistant_without_actions, uuid.uuid4().hex, "Who is the contact for Dresden?")
+    assert says(answer, "utter_action_server_down", "en")
+    assert LINDNER_PHONE in answer and WEBER_PHONE in answer
+    assert answer.count(LINDNER_PHONE) == 1  # the conversation's start adds no apology
+
+
+def test_the_apology_comes_in_the_conversations_language(assistant_without_actions):
+    sender = uuid.uuid4().hex
+    assert says(
+        ask(assistant_without_actions, sender, "Bitte auf Deutsch"), "utter_language_switched", "de"
+    )
+    answer = ask(assistant_without_actions, sender, "Wer ist der Ansprechpartner für Energie?")
+    assert says(answer, "utter_action_server_down", "de") and WEBER_PHONE in answer
