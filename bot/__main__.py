@@ -125,15 +125,20 @@ def _dispatch(args) -> int:
 def _channels(_args) -> int:
     """Which messengers are enabled, and where their webhooks are."""
     base = settings.rasa_public_url().rstrip("/")
-    for name, enabled, needs in (
-        ("Telegram", settings.telegram(), "TELEGRAM_ACCESS_TOKEN and TELEGRAM_WEBHOOK_SECRET"),
+    for name, path, enabled, needs in (
+        (
+            "Telegram",
+            "telegram",
+            settings.telegram(),
+            "TELEGRAM_ACCESS_TOKEN and TELEGRAM_WEBHOOK_SECRET",
+        ),
         (
             "Facebook Messenger",
+            "facebook",
             settings.facebook(),
             "FACEBOOK_VERIFY_TOKEN, FACEBOOK_APP_SECRET and FACEBOOK_PAGE_ACCESS_TOKEN",
         ),
     ):
-        path = "telegram" if name == "Telegram" else "facebook"
         if enabled:
             print(f"{name}: enabled, webhook {base}/webhooks/{path}/webhook")
         else:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from tests.support.responses import says
-from tests.support.servers import _stop, running_assistant
+from tests.support.servers import Visitor, _stop, running_assistant
 
 pytestmark = pytest.mark.e2e
 
@@ -22,23 +20,17 @@ def assistant_without_actions(tmp_path_factory):
         yield running
 
 
-def ask(assistant, sender: str, text: str) -> str:
-    return " ".join(r.get("text", "") for r in assistant.send(sender, text))
-
-
 def test_with_the_action_server_down_a_visitor_gets_an_apology_and_both_contacts(
     assistant_without_actions,
 ):
-    answer = ask(assistant_without_actions, uuid.uuid4().hex, "Who is the contact for Dresden?")
+    answer = Visitor(assistant_without_actions).says("Who is the contact for Dresden?")
     assert says(answer, "utter_action_server_down", "en")
     assert LINDNER_PHONE in answer and WEBER_PHONE in answer
     assert answer.count(LINDNER_PHONE) == 1  # the conversation's start adds no apology
 
 
 def test_the_apology_comes_in_the_conversations_language(assistant_without_actions):
-    sender = uuid.uuid4().hex
-    assert says(
-        ask(assistant_without_actions, sender, "Bitte auf Deutsch"), "utter_language_switched", "de"
-    )
-    answer = ask(assistant_without_actions, sender, "Wer ist der Ansprechpartner für Energie?")
+    visitor = Visitor(assistant_without_actions)
+    assert says(visitor.says("Bitte auf Deutsch"), "utter_language_switched", "de")
+    answer = visitor.says("Wer ist der Ansprechpartner für Energie?")
     assert says(answer, "utter_action_server_down", "de") and WEBER_PHONE in answer

@@ -16,12 +16,11 @@ import pytest
 from tests.support.messengers import (
     MessengerPlatforms,
     meta_signature,
-    post,
     telegram_update,
     wait_until,
 )
 from tests.support.responses import says
-from tests.support.servers import running_assistant
+from tests.support.servers import post, running_assistant
 
 pytestmark = pytest.mark.e2e
 

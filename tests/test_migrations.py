@@ -4,7 +4,6 @@ migrations existed are taken over and brought up to date without losing data."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import uuid
 
@@ -17,6 +16,7 @@ import bot.enquiries.models  # noqa: F401
 from bot import db
 from bot.knowledge import store
 from bot.knowledge.models import MetaRow, TranslationRow
+from tests.support.servers import reachable
 
 
 def differences(url: str) -> list:
@@ -25,17 +25,9 @@ def differences(url: str) -> list:
         return compare_metadata(context, db.Base.metadata)
 
 
-def postgres_available() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def postgres_url():
-    if not postgres_available():
+    if not reachable("127.0.0.1", 5432):
         pytest.skip("PostgreSQL on 127.0.0.1:5432 is not running")
     name = f"hub_migrate_{uuid.uuid4().hex[:10]}"
     url = f"postgresql://postgres@127.0.0.1:5432/{name}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -17,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bot.settings import PROJECT_ROOT
-from tests.support.servers import _stop, _wait_http, free_port, running_assistant
+from tests.support.servers import _stop, _wait_http, free_port, post, reachable, running_assistant
 
 pytestmark = pytest.mark.e2e
 
@@ -27,15 +26,7 @@ WEBER_PHONE = "+49 (0)341 355 785 70"
 API_TOKEN = uuid.uuid4().hex
 
 
-def reachable(address: tuple[str, int]) -> bool:
-    try:
-        socket.create_connection(address, timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
-if not (reachable(PG) and reachable(REDIS)):
+if not (reachable(*PG) and reachable(*REDIS)):
     pytest.skip(
         "PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 are needed for the "
         "production tests (this machine kind runs both; here they are not reachable)",
@@ -99,16 +90,12 @@ def balancer(instances, tmp_path_factory):
 
 
 def send(url: str, sender: str, text: str) -> tuple[int, list]:
-    request = urllib.request.Request(
+    status, body = post(
         f"{url}/webhooks/rest/webhook",
-        data=json.dumps({"sender": sender, "message": text}).encode(),
-        headers={"Content-Type": "application/json"},
+        json.dumps({"sender": sender, "message": text}).encode(),
+        {"Content-Type": "application/json"},
     )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as error:
-        return error.code, []
+    return status, json.loads(body) if status == 200 else []
 
 
 def say(url: str, sender: str, text: str) -> str:

@@ -10,8 +10,6 @@ import hmac
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import defaultdict
 
 from aiohttp import web
@@ -93,16 +91,6 @@ class MessengerPlatforms:
             "FACEBOOK_PAGE_ACCESS_TOKEN": "PAGE-TOKEN",
             "FACEBOOK_API_BASE_URL": f"{self.url}/v19.0",
         }
-
-
-def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-    """(status, body) of a POST, also for 4xx/5xx."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
 
 
 def meta_signature(secret: str, body: bytes) -> str:

@@ -26,6 +26,25 @@ ROOT = settings.PROJECT_ROOT
 MODEL = ROOT / "models" / "hub.tar.gz"
 
 
+def reachable(host: str, port: int) -> bool:
+    """A server listens there (PostgreSQL, Redis) for the tests that need it."""
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    """(status, body) of a POST, also for 4xx/5xx."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
