@@ -27,7 +27,7 @@ help:
 	@echo "make run-prod  the same on PostgreSQL + Redis: two Rasa servers behind :8000"
 	@echo "make test   set up, train if needed, run the whole test suite"
 	@echo "make eval   held-out enquiries against the real assistant"
-	@echo "make bench  quality and speed report (reports/bench.md), ~4 min"
+	@echo "make bench  quality, speed and scaling report (reports/bench.md), ~8 min"
 	@echo "make train  (re)train the model when its inputs changed"
 	@echo "make shell  chat in the terminal"
 	@echo "make kb     reload data/knowledge_base.yml into the database"

@@ -1,1 +1,5 @@
 """Rasa SDK actions: thin adapters from a conversation to the core in ``bot``."""
+
+from actions import observability
+
+observability.install()

@@ -7,6 +7,7 @@ import asyncio
 import statistics
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import aiohttp
@@ -73,6 +74,7 @@ async def _level(base_url: str, concurrency: int, conversations: int) -> dict:
         "concurrency": concurrency,
         "messages": len(latencies),
         "errors": len(errors),
+        "error_kinds": dict(Counter(map(str, errors))),  # HTTP status or exception name
         "p50_ms": 1000 * percentile(latencies, 50) if latencies else None,
         "p95_ms": 1000 * percentile(latencies, 95) if latencies else None,
         "p99_ms": 1000 * percentile(latencies, 99) if latencies else None,
@@ -80,16 +82,17 @@ async def _level(base_url: str, concurrency: int, conversations: int) -> dict:
     }
 
 
-def measure(base_url: str, runs: int = 3) -> list[dict]:
+def measure(base_url: str, runs: int = 3, levels: dict[int, int] = LEVELS) -> list[dict]:
     """Each level ``runs`` times; the figures reported are the medians of the runs."""
     results = []
-    for concurrency, conversations in LEVELS.items():
+    for concurrency, conversations in levels.items():
         repeats = [asyncio.run(_level(base_url, concurrency, conversations)) for _ in range(runs)]
         merged = {"concurrency": concurrency, "runs": repeats}
         for key in ("p50_ms", "p95_ms", "p99_ms", "messages_per_s"):
             values = [r[key] for r in repeats if r[key] is not None]
             merged[key] = statistics.median(values) if values else None
         merged["errors"] = sum(r["errors"] for r in repeats)
+        merged["error_kinds"] = dict(sum((Counter(r["error_kinds"]) for r in repeats), Counter()))
         results.append(merged)
     return results
 

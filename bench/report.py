@@ -217,8 +217,67 @@ def render(results: dict) -> str:
         "",
         *speed_table(results),
         "",
+        *(scaling_section(results["scaling"]) if "scaling" in results else []),
     ]
     return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}"
+
+
+def scaling_section(scaling: dict) -> list[str]:
+    lines = ["## 5. Scaling across instances (production layout)", ""]
+    if "skipped" in scaling or "failed" in scaling:
+        why = scaling.get("skipped") or f"it failed: {scaling['failed']}"
+        return [*lines, f"Not measured: {why}.", ""]
+    levels = scaling["levels"]
+    rows = [
+        "| Rasa instances | concurrent conversations | messages/s | p50 (ms) | p95 (ms) | errors |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {x['instances']} | {x['concurrency']} | {x['messages_per_s']:.1f} | "
+            f"{_ms(x['p50_ms'])} | {_ms(x['p95_ms'])} | {x['errors']} |"
+            for x in levels
+        ),
+    ]
+    one = {x["concurrency"]: x["messages_per_s"] for x in levels if x["instances"] == 1}
+    two = {x["concurrency"]: x["messages_per_s"] for x in levels if x["instances"] == 2}
+    ratios = ", ".join(f"{two[c] / one[c]:.2f}× at {c}" for c in one if c in two and one[c])
+    limited = sum(x.get("error_kinds", {}).get("429", 0) for x in levels)
+    runs = scaling["runs"]
+    how = f"the medians of {runs} runs" if runs > 1 else "from one run, indicative only"
+    if scaling.get("run_alone_on"):
+        how += f" (this section run alone on {scaling['run_alone_on']})"
+    return [
+        *lines,
+        "`make run-prod`'s layout: Rasa servers with `endpoints.prod.yml` (SQL tracker store "
+        "on PostgreSQL, a fresh database dropped afterwards; Redis lock store; no RabbitMQ), "
+        "the action server, and `bot.balancer` in front with production's rate limits. The same "
+        "load generator as section 4 sends its messages through a balancer over one Rasa "
+        "server and through another over two; each level runs on one layout, then at once on "
+        "the other, so that the machine's other work weighs on both alike (the second server "
+        f"idles while one serves). Figures are {how}. Section 4 keeps conversations in memory, "
+        "so its figures also differ by the cost of PostgreSQL and Redis.",
+        "",
+        *rows,
+        "",
+        f"Throughput of two instances relative to one: {ratios} concurrent conversations. "
+        f"This machine has {scaling['cores']} cores: the two Rasa servers, the action server, "
+        "the balancer, PostgreSQL, Redis and the load generator all compete for them, so this "
+        "is a floor for what a second instance adds, not what two machines would give.",
+        "",
+        "Each bench conversation is a new sender with ten messages, within the balancer's "
+        f"per-sender burst of 10; responses refused as rate-limited (429): {limited}.",
+        "",
+    ]
+
+
+def render_scaling(results: dict) -> str:
+    """The scaling section alone, when no full report exists to put it into."""
+    m = results["machine"]
+    header = ["# Benchmark report", "", f"{m['date']} · {m['cpu']} · {m['cores']} cores", ""]
+    return "\n".join([*header, *scaling_section(results["scaling"])])
 
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"

@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot import db, settings
+from bot import db, logs, settings
 from bot.enquiries import store as enquiry_store
 from bot.knowledge import store
 from bot.knowledge.document import KnowledgeBaseError
@@ -108,7 +108,7 @@ def _enquiries_purge(args) -> int:
 def _dispatch(args) -> int:
     from bot.handoff.dispatcher import Dispatcher
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logs.start("dispatcher")
     dispatcher = Dispatcher()
     where = settings.smtp() or {"files": str(settings.outbox_dir())}
     logging.info("dispatcher started, delivering to %s", where.get("hostname", where.get("files")))
@@ -116,7 +116,7 @@ def _dispatch(args) -> int:
         print(f"{asyncio.run(dispatcher.run_once())} e-mail(s) sent.")
         return 0
     try:
-        asyncio.run(dispatcher.run_forever())
+        asyncio.run(dispatcher.serve(settings.dispatcher_port()))
     except KeyboardInterrupt:
         pass
     return 0

@@ -24,10 +24,27 @@ import time
 
 import aiohttp
 from aiohttp import web
+from prometheus_client import Counter, Histogram
 
+from bot import logs, operations
 from bot.ratelimit import SenderLimits
 
 log = logging.getLogger(__name__)
+
+REQUESTS = Counter(
+    "hub_balancer_requests_total", "Requests through the balancer", ["route", "status"]
+)
+UPSTREAM_SECONDS = Histogram(
+    "hub_balancer_upstream_seconds",
+    "Time a Rasa server took to answer, by route",
+    ["route"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+)
+BACKEND_FAILURES = Counter(
+    "hub_balancer_backend_failures_total",
+    "Requests a Rasa server refused or timed out",
+    ["backend"],
+)
 
 HOP_BY_HOP = {
     "connection",
@@ -44,6 +61,13 @@ HOP_BY_HOP = {
 DOWN_FOR_SECONDS = 5.0
 MAX_BODY_BYTES = 64 * 1024
 REST_WEBHOOK = "/webhooks/rest/webhook"
+
+
+def route_of(path: str) -> str:
+    """A bounded label for a request path: the channel, or Rasa's HTTP API."""
+    if path.startswith("/webhooks/"):
+        return path.split("/")[2] or "webhooks"
+    return "api"
 
 
 class Balancer:
@@ -70,6 +94,11 @@ class Balancer:
         return sorted(order, key=lambda i: self._down_until[i] > now)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        response = await self._forward(request)
+        REQUESTS.labels(route_of(request.path), str(response.status)).inc()
+        return response
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout, auto_decompress=False)
         body = await request.read()
@@ -80,17 +109,22 @@ class Balancer:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         for index in self._order():
             url = f"{self.backends[index]}{request.rel_url}"
+            started = time.perf_counter()
             try:
                 async with self._session.request(
                     request.method, url, data=body, headers=headers, allow_redirects=False
                 ) as answer:
                     payload = await answer.read()
+                    UPSTREAM_SECONDS.labels(route_of(request.path)).observe(
+                        time.perf_counter() - started
+                    )
                     reply_headers = {
                         k: v for k, v in answer.headers.items() if k.lower() not in HOP_BY_HOP
                     }
                     return web.Response(status=answer.status, body=payload, headers=reply_headers)
             except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as error:
                 self._down_until[index] = time.monotonic() + DOWN_FOR_SECONDS
+                BACKEND_FAILURES.labels(self.backends[index]).inc()
                 log.warning("backend %s failed (%s); trying the next", self.backends[index], error)
         return web.json_response({"error": "no Rasa server is reachable"}, status=503)
 
@@ -108,10 +142,11 @@ class Balancer:
             )
         return None
 
-    async def health(self, _request: web.Request) -> web.Response:
+    async def not_ready(self) -> str | None:
         now = time.monotonic()
-        up = [b for b, until in zip(self.backends, self._down_until) if until <= now]
-        return web.json_response({"backends": self.backends, "up": up}, status=200 if up else 503)
+        if all(until > now for until in self._down_until):
+            return "no Rasa server is up"
+        return None
 
     async def close(self, _app: web.Application) -> None:
         if self._session:
@@ -119,7 +154,7 @@ class Balancer:
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
-        app.router.add_get("/balancer/healthz", self.health)
+        operations.aiohttp_routes(app, self.not_ready, prefix="/balancer")
         app.router.add_route("*", "/{tail:.*}", self.handle)
         app.on_cleanup.append(self.close)
         return app
@@ -134,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
         default=os.environ.get("RASA_BACKENDS", "http://127.0.0.1:5005").split(","),
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logs.start("balancer")
     web.run_app(Balancer(args.backends).app(), host="127.0.0.1", port=args.port, print=None)
 
 

@@ -110,6 +110,23 @@ def cors_origins() -> list[str]:
     return [origin.strip() for origin in value.split(",") if origin.strip()]
 
 
+# --- production ------------------------------------------------------------------------
+
+
+def redis() -> dict | None:
+    """The Redis the Rasa servers share (``make run-prod``, endpoints.prod.yml), or None:
+    then each process keeps its state to itself (``make run``)."""
+    host = os.environ.get("REDIS_HOST", "").strip()
+    if not host:
+        return None
+    return {
+        "host": host,
+        "port": int(os.environ.get("REDIS_PORT") or 6379),
+        "db": int(os.environ.get("REDIS_DB") or 0),
+        "prefix": os.environ.get("REDIS_KEY_PREFIX") or "hub",
+    }
+
+
 # --- messengers ------------------------------------------------------------------------
 
 MESSENGER_MAX_BODY_BYTES = 64 * 1024  # a webhook update is a few kB; refuse more
@@ -143,3 +160,30 @@ def facebook() -> dict[str, str] | None:
     return values | {
         "api_base_url": os.environ.get("FACEBOOK_API_BASE_URL", "https://graph.facebook.com/v19.0")
     }
+
+
+# --- operations --------------------------------------------------------------------------
+
+
+def log_format() -> str:
+    """``json`` in production (one object per line, for a log collector), else ``text``."""
+    return os.environ.get("LOG_FORMAT", "text").lower()
+
+
+def ops_token() -> str | None:
+    """The bearer token of the operator endpoints (metrics); unset, they refuse everyone."""
+    return os.environ.get("OPS_TOKEN", "").strip() or None
+
+
+def dispatcher_port() -> int | None:
+    """Where the dispatcher serves health and metrics; unset, it serves nothing."""
+    port = os.environ.get("DISPATCHER_PORT", "").strip()
+    return int(port) if port else None
+
+
+def event_broker() -> dict | None:
+    """RabbitMQ to publish every conversation event to, or None (events stay local)."""
+    url = os.environ.get("EVENT_BROKER_URL", "").strip()
+    if not url:
+        return None
+    return {"url": url, "queue": os.environ.get("EVENT_BROKER_QUEUE", "hub-events")}

@@ -5,8 +5,9 @@ Each webhook accepts only calls that prove they come from the platform (Telegram
 secret token header, Meta's ``X-Hub-Signature-256``) and answers everything else
 with a 4xx before reading it: 401 without proof, 403 with a wrong one, 413 for a
 body over 64 kB, 400 for what is not JSON or not an update the assistant reads,
-404 while the channel is not configured. A redelivered update is answered once, and
-the messages of one chat are handled one after the other, in the order they came.
+404 while the channel is not configured. A redelivered update is answered once, also
+when it reaches another Rasa server (ids shared in Redis when ``REDIS_HOST`` is set),
+and the messages of one chat are handled one after the other, in the order they came.
 Replies go out through aiohttp, never blocking the server's event loop.
 """
 
@@ -25,9 +26,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import settings
+from bot import logs, settings
 from bot.messengers import facebook, telegram
-from bot.messengers.updates import SeenIds, UnknownUpdate
+from bot.messengers.shared_ids import seen_ids
+from bot.messengers.updates import UnknownUpdate
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,8 @@ class TelegramInput(InputChannel):
 
     def __init__(self, config: Optional[Dict[Text, str]]) -> None:
         self.config = config
-        self.seen = SeenIds()
+        bot_id = config["access_token"].partition(":")[0] if config else ""
+        self.seen = seen_ids(f"telegram:{bot_id}")
         self.order = _ChatOrder()
         self.output = (
             TelegramOutput(telegram.BotApi(config["access_token"], config["api_base_url"]))
@@ -139,7 +142,7 @@ class TelegramInput(InputChannel):
                 incoming = telegram.read_update(update)
             except UnknownUpdate as error:
                 return _refusal(400, str(error))
-            if not self.seen.first_time(incoming.update_id):
+            if not await self.seen.first_time(incoming.update_id):
                 return response.json({"status": "already handled"})
             async with self.order.of(str(incoming.chat_id)):
                 await self._handle(incoming, on_new_message)
@@ -148,6 +151,7 @@ class TelegramInput(InputChannel):
         return webhook
 
     async def _handle(self, incoming: telegram.Incoming, on_new_message) -> None:
+        conversation = logs.conversation_id.set(str(incoming.chat_id))
         try:
             if incoming.callback_query_id:  # stops the button's spinner
                 await self.output.api.call(
@@ -164,6 +168,8 @@ class TelegramInput(InputChannel):
             )
         except Exception:  # the update is acknowledged either way; Telegram would resend
             log.exception("Telegram update %s could not be answered", incoming.update_id)
+        finally:
+            logs.conversation_id.reset(conversation)
 
 
 # --- Facebook Messenger -------------------------------------------------------------
@@ -208,7 +214,7 @@ class FacebookInput(RasaFacebookInput):
             config.get("page_access_token", ""),
         )
         self.enabled = bool(config)
-        self.seen = SeenIds()
+        self.seen = seen_ids("facebook")
         self.order = _ChatOrder()
         self.output = (
             FacebookOutput(facebook.GraphApi(config["page_access_token"], config["api_base_url"]))
@@ -256,7 +262,7 @@ class FacebookInput(RasaFacebookInput):
             except UnknownUpdate as error:
                 return _refusal(400, str(error))
             for incoming in events:
-                if self.seen.first_time(incoming.message_id):
+                if await self.seen.first_time(incoming.message_id):
                     async with self.order.of(incoming.sender_id):
                         await self._handle(incoming, on_new_message)
             return response.text("success")
@@ -264,6 +270,7 @@ class FacebookInput(RasaFacebookInput):
         return webhook
 
     async def _handle(self, incoming: facebook.Incoming, on_new_message) -> None:
+        conversation = logs.conversation_id.set(incoming.sender_id)
         try:
             await on_new_message(
                 UserMessage(
@@ -272,3 +279,5 @@ class FacebookInput(RasaFacebookInput):
             )
         except Exception:  # acknowledged either way; Meta would resend
             log.exception("Messenger message %s could not be answered", incoming.message_id)
+        finally:
+            logs.conversation_id.reset(conversation)

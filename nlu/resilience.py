@@ -23,8 +23,14 @@ import logging
 from functools import lru_cache
 
 import aiohttp
+from prometheus_client import Counter
 
 log = logging.getLogger(__name__)
+
+ACTION_SERVER_DOWN = Counter(
+    "hub_action_server_down_answers_total",
+    "Answers given without the action server (apology and both contacts)",
+)
 
 ATTEMPTS = 3
 FIRST_WAIT_SECONDS = 0.05
@@ -58,6 +64,7 @@ def _answer_when_the_action_server_is_down() -> None:
                 raise
             if self.name() == ActionSessionStart().name():  # Rasa's own start, no apology
                 return await ActionSessionStart().run(output_channel, nlg, tracker, domain)
+            ACTION_SERVER_DOWN.inc()
             facts = _facts_from_file().in_language(tracker.get_slot("language"))
             events = []
             for response, values in (

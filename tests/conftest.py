@@ -8,6 +8,7 @@ import pytest
 from bot import db
 from bot.knowledge import document, store
 from bot.settings import PROJECT_ROOT
+from tests.support.messengers import MessengerPlatforms
 from tests.support.servers import running_assistant
 from tests.support.smtp import SmtpServer
 
@@ -45,6 +46,15 @@ def smtp():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def platforms():
+    """The Telegram Bot API and Meta Send API stand-in, recording what is sent."""
+    stand_in = MessengerPlatforms()
+    stand_in.start()
+    yield stand_in
+    stand_in.stop()
 
 
 @pytest.fixture(scope="module")

@@ -58,12 +58,7 @@ def test_cancel_mid_form_stores_nothing(assistant):
 
 def test_declined_consent_stores_nothing(assistant):
     visitor = Visitor(assistant)
-    visitor.says("Please forward my question to Dr Weber")
-    visitor.says('/inform{"hub": "leipzig"}')
-    visitor.says("Dana Roth")
-    visitor.says("dana@example.com")
-    visitor.says("none")
-    visitor.says("We need office space for five people.")
+    visitor.writes_enquiry_up_to_consent()
     assert "Without your consent" in visitor.says("/deny")
     assert visitor.enquiries() == []
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.messengers import facebook, telegram
@@ -88,9 +90,11 @@ def test_buttons_become_an_inline_keyboard_and_overlong_payloads_are_left_out():
 
 def test_seen_ids_remember_a_bounded_number():
     seen = SeenIds(size=2)
-    assert seen.first_time(1) and not seen.first_time(1)
-    assert seen.first_time(2) and seen.first_time(3)
-    assert seen.first_time(1)  # forgotten after two newer ones
+
+    async def answers(*ids) -> list[bool]:
+        return [await seen.first_time(update_id) for update_id in ids]
+
+    assert asyncio.run(answers(1, 1, 2, 3, 1)) == [True, False, True, True, True]  # 1 forgotten
 
 
 def test_the_meta_signature_is_checked_over_the_raw_body():

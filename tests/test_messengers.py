@@ -13,12 +13,7 @@ from itertools import count
 
 import pytest
 
-from tests.support.messengers import (
-    MessengerPlatforms,
-    meta_signature,
-    telegram_update,
-    wait_until,
-)
+from tests.support.messengers import meta_signature, telegram_update, wait_until
 from tests.support.responses import says
 from tests.support.servers import post, running_assistant
 
@@ -29,14 +24,6 @@ FACEBOOK_SECRET = "meta-app-secret"
 LINDNER_PHONE = "+49 (0)351 56 41 270"
 WEBER_PHONE = "+49 (0)341 355 785 70"
 ids = count(int(time.time()) * 1000)
-
-
-@pytest.fixture(scope="module")
-def platforms():
-    stand_in = MessengerPlatforms()
-    stand_in.start()
-    yield stand_in
-    stand_in.stop()
 
 
 @pytest.fixture(scope="module")

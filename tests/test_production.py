@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 import uuid
@@ -15,57 +13,47 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.settings import PROJECT_ROOT
-from tests.support.servers import _stop, _wait_http, free_port, post, reachable, running_assistant
+from tests.support.messengers import telegram_update
+from tests.support.metrics import get, samples, value
+from tests.support.production import balancer as production_balancer
+from tests.support.production import (
+    production_env,
+    shared_endpoints,
+    tracker_database,
+    unavailable,
+)
+from tests.support.servers import post, running_assistant
 
 pytestmark = pytest.mark.e2e
 
-PG = ("127.0.0.1", 5432)
-REDIS = ("127.0.0.1", 6379)
 WEBER_PHONE = "+49 (0)341 355 785 70"
 API_TOKEN = uuid.uuid4().hex
+OPS_TOKEN = uuid.uuid4().hex
+TELEGRAM_SECRET = uuid.uuid4().hex
 
 
-if not (reachable(*PG) and reachable(*REDIS)):
+if unavailable():
     pytest.skip(
-        "PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 are needed for the "
-        "production tests (this machine kind runs both; here they are not reachable)",
+        f"the production tests need this machine kind's services: {unavailable()}",
         allow_module_level=True,
     )
 
 
 @pytest.fixture(scope="module")
 def database():
-    name = f"hub_test_{uuid.uuid4().hex[:10]}"
-    yield name
-    subprocess.run(
-        ["psql", "-h", PG[0], "-U", "postgres", "-c", f'DROP DATABASE IF EXISTS "{name}"'],
-        capture_output=True,
-        check=False,
-    )
+    with tracker_database("test") as name:
+        yield name
 
 
 @pytest.fixture(scope="module")
-def instances(tmp_path_factory, database):
-    """Two Rasa servers on one PostgreSQL tracker store and one Redis lock store."""
-    endpoints = (PROJECT_ROOT / "endpoints.prod.yml").read_text(encoding="utf-8")
-    shared = endpoints[endpoints.index("tracker_store:") :]
-    env = {
-        "TRACKER_DB_HOST": PG[0],
-        "TRACKER_DB_PORT": str(PG[1]),
-        "TRACKER_DB_NAME": database,
-        "TRACKER_DB_USER": "postgres",
-        "TRACKER_DB_PASSWORD": "",
-        "TRACKER_DB_LOGIN_DB": "postgres",
-        "REDIS_HOST": REDIS[0],
-        "REDIS_PORT": str(REDIS[1]),
-        "REDIS_DB": "1",
-        "REDIS_KEY_PREFIX": database,
-    }
+def instances(tmp_path_factory, database, platforms):
+    """Two Rasa servers on one PostgreSQL tracker store and one Redis lock store, with
+    the messenger channels enabled against the platforms' stand-in."""
+    env = {**production_env(database), **platforms.env(TELEGRAM_SECRET, "meta-app-secret")}
     with running_assistant(
         tmp_path_factory.mktemp("prod"),
         extra_env=env,
-        endpoints_extra=shared,
+        endpoints_extra=shared_endpoints(),
         auth_token=API_TOKEN,
     ) as first:
         yield first, first.another_instance()
@@ -73,20 +61,9 @@ def instances(tmp_path_factory, database):
 
 @pytest.fixture(scope="module")
 def balancer(instances, tmp_path_factory):
-    port = free_port()
     log = tmp_path_factory.mktemp("balancer") / "balancer.log"
-    backends = [instance.url for instance in instances]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.balancer", "--port", str(port), *backends],
-        cwd=PROJECT_ROOT,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    _wait_http(f"{url}/balancer/healthz", process, 60, log)
-    yield url
-    _stop(process)
+    with production_balancer([instance.url for instance in instances], log, OPS_TOKEN) as url:
+        yield url
 
 
 def send(url: str, sender: str, text: str) -> tuple[int, list]:
@@ -121,6 +98,21 @@ def test_a_conversation_alternating_between_two_instances_keeps_its_context(inst
         "and who is the contact there?",
     ]
     assert user_texts(first, sender) == user_texts(second, sender) == expected
+
+
+def test_a_telegram_update_redelivered_to_the_other_instance_is_answered_once(instances, platforms):
+    chat_id = uuid.uuid4().int % 10**9
+    update = telegram_update(chat_id, chat_id, "what is spinlab?")
+    headers = {
+        "Content-Type": "application/json",
+        "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET,
+    }
+    answers = []
+    for instance in instances:  # Telegram resends what it thinks went unanswered
+        assert post(f"{instance.url}/webhooks/telegram/webhook", update, headers)[0] == 200
+        answers.append(platforms.telegram_texts(chat_id))  # sent before the webhook answers
+    assert answers[0] and answers[1] == answers[0]
+    assert user_texts(instances[1], str(chat_id)) == ["what is spinlab?"]
 
 
 def test_two_hundred_conversations_through_the_balancer_lose_and_reorder_nothing(
@@ -174,3 +166,19 @@ def test_a_burst_from_one_sender_is_limited_while_others_are_served(balancer):
 def test_an_oversized_body_is_refused_by_the_balancer(balancer):
     status, _ = send(balancer, "big", "x" * 70_000)
     assert status == 413
+
+
+def test_the_balancer_is_ready_and_counts_requests_for_operators(balancer):
+    assert get(f"{balancer}/balancer/readyz")[0] == 200
+    assert get(f"{balancer}/balancer/metrics")[0] == 401
+    before = samples(f"{balancer}/balancer/metrics", OPS_TOKEN)
+    sender = uuid.uuid4().hex
+    for text in ("hello", "what is spinlab?", "thanks"):
+        assert send(balancer, sender, text)[0] == 200
+    after = samples(f"{balancer}/balancer/metrics", OPS_TOKEN)
+
+    def grew(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("hub_balancer_requests_total", route="rest", status="200") == 3
+    assert grew("hub_balancer_upstream_seconds_count", route="rest") == 3

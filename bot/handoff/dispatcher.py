@@ -18,17 +18,30 @@ from email.utils import parseaddr
 from pathlib import Path
 
 import aiosmtplib
-from sqlalchemy import select
+from prometheus_client import Counter, Gauge
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from bot import db, settings
-from bot.enquiries.models import OutboxRow
+from bot import db, logs, settings
+from bot.enquiries.models import EnquiryRow, OutboxRow
 from bot.enquiries.store import purge, utcnow
 
 log = logging.getLogger(__name__)
 
 FIRST_RETRY = timedelta(seconds=15)
 LONGEST_RETRY = timedelta(minutes=30)
+COUNT_EVERY_SECONDS = 5.0
+
+DELIVERIES = Counter(
+    "hub_handoff_deliveries_total",
+    "Attempts to deliver a handoff e-mail, by kind (contact, acknowledgement) and result",
+    ["kind", "result"],
+)
+HANDOFFS = Gauge(
+    "hub_handoff_mails",
+    "Handoff e-mails in the outbox, by kind and status (pending, sent, failed)",
+    ["kind", "status"],
+)
 
 
 class DeliveryError(Exception):
@@ -42,6 +55,8 @@ class Due:
     recipient: str
     message_id: str
     raw: str
+    kind: str = "contact"
+    conversation_id: str | None = None
 
     @property
     def sender_address(self) -> str:
@@ -100,17 +115,31 @@ class Dispatcher:
         self.factory = factory or db.session_factory()
         self.transport = transport or transport_from_settings()
         self.first_retry = first_retry
+        self.problem: str | None = "not started"
         db.create_schema(self.factory)
 
     def _due(self) -> list[Due]:
         with self.factory() as session:
             rows = session.execute(
-                select(OutboxRow)
+                select(OutboxRow, EnquiryRow.conversation_id)
+                .join(EnquiryRow, OutboxRow.enquiry_id == EnquiryRow.id)
                 .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= utcnow())
                 .order_by(OutboxRow.id)
                 .limit(50)
-            ).scalars()
-            return [Due(r.id, r.sender, r.recipient, r.message_id, r.raw) for r in rows]
+            )
+            return [
+                Due(r.id, r.sender, r.recipient, r.message_id, r.raw, r.kind, conversation)
+                for r, conversation in rows
+            ]
+
+    def count_by_status(self) -> dict[tuple[str, str], int]:
+        with self.factory() as session:
+            rows = session.execute(
+                select(OutboxRow.kind, OutboxRow.status, func.count()).group_by(
+                    OutboxRow.kind, OutboxRow.status
+                )
+            )
+            return {(kind, status): count for kind, status, count in rows}
 
     def _record(self, message_id: int, error: str | None) -> None:
         now = utcnow()
@@ -129,29 +158,47 @@ class Dispatcher:
             else:
                 row.last_error = error
                 row.next_attempt_at = now + backoff(row.attempts, self.first_retry)
+            DELIVERIES.labels(row.kind, "retry" if row.status == "pending" else row.status).inc()
 
     async def run_once(self) -> int:
         """Send what is due; returns how many were sent."""
         loop = asyncio.get_running_loop()
         sent = 0
         for message in await loop.run_in_executor(None, self._due):
+            token = logs.conversation_id.set(message.conversation_id)
             try:
-                await self.transport.send(message)
-            except DeliveryError as error:
-                log.warning("delivery of %s failed: %s", message.message_id, error)
-                await loop.run_in_executor(None, self._record, message.id, str(error))
-                continue
-            await loop.run_in_executor(None, self._record, message.id, None)
-            sent += 1
+                sent += await self._deliver(message)
+            finally:
+                logs.conversation_id.reset(token)
         return sent
+
+    async def _deliver(self, message: Due) -> bool:
+        loop = asyncio.get_running_loop()
+        try:
+            await self.transport.send(message)
+        except DeliveryError as error:
+            log.warning("delivery of %s failed: %s", message.message_id, error)
+            await loop.run_in_executor(None, self._record, message.id, str(error))
+            return False
+        await loop.run_in_executor(None, self._record, message.id, None)
+        return True
+
+    async def count_mails(self) -> None:
+        counts = await asyncio.get_running_loop().run_in_executor(None, self.count_by_status)
+        HANDOFFS.clear()
+        for (kind, status), count in counts.items():
+            HANDOFFS.labels(kind, status).set(count)
 
     async def run_forever(self, poll_seconds: float = 1.0, purge_every: float = 3600) -> None:
         """Send what is due every ``poll_seconds``; apply the retention period hourly."""
         loop = asyncio.get_running_loop()
-        last_purge = float("-inf")
+        last_purge = last_count = float("-inf")
         while True:
             try:
                 await self.run_once()
+                if loop.time() - last_count >= COUNT_EVERY_SECONDS:
+                    await self.count_mails()
+                    last_count = loop.time()
                 if loop.time() - last_purge >= purge_every:
                     days = settings.enquiry_retention_days()
                     removed = await loop.run_in_executor(None, purge, days, self.factory)
@@ -160,6 +207,32 @@ class Dispatcher:
                             "retention: removed %s enquiries older than %s days", removed, days
                         )
                     last_purge = loop.time()
-            except Exception:  # the database may be restarting: keep the dispatcher alive
+                self.problem = None
+            except Exception as error:  # the database may be restarting: keep going
                 log.exception("dispatch round failed; retrying")
+                self.problem = f"the last round failed: {type(error).__name__}"
             await asyncio.sleep(poll_seconds)
+
+    async def not_ready(self) -> str | None:
+        """Readiness: the last round reached the database (mail server trouble is
+        expected and retried, so it does not count)."""
+        return self.problem
+
+    async def serve(self, port: int | None) -> None:
+        """Deliver until cancelled; with a port, also answer health and metrics there."""
+        if port is None:
+            await self.run_forever()
+            return
+        from aiohttp import web
+
+        from bot import operations
+
+        app = web.Application()
+        operations.aiohttp_routes(app, self.not_ready)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            await self.run_forever()
+        finally:
+            await runner.cleanup()

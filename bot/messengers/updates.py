@@ -15,14 +15,15 @@ class UnknownUpdate(ValueError):
 
 
 class SeenIds:
-    """The update or message ids handled lately (bounded), so that a platform's
-    redelivery of the same update is answered once."""
+    """The update or message ids this process handled lately (bounded), so that a
+    platform's redelivery of the same update is answered once. Enough for one Rasa
+    server; several share theirs in Redis (``bot.messengers.shared_ids``)."""
 
     def __init__(self, size: int = 10_000):
         self._seen: OrderedDict[Hashable, None] = OrderedDict()
         self._size = size
 
-    def first_time(self, update_id: Hashable) -> bool:
+    async def first_time(self, update_id: Hashable) -> bool:
         if update_id in self._seen:
             return False
         self._seen[update_id] = None

@@ -17,7 +17,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import text
 
-from bot import db, settings
+from bot import db, logs, settings
 
 HERE = Path(__file__).resolve().parent
 SOCKET_IO_CLIENT = settings.PROJECT_ROOT / "node_modules/socket.io-client/dist/socket.io.min.js"
@@ -152,6 +152,7 @@ def _database_answers() -> None:
 
 def main() -> None:
     port = int(os.environ.get("WEB_PORT", "8080"))
+    logs.start("web")
     web.run_app(
         create_app(),
         host=os.environ.get("WEB_HOST", "127.0.0.1"),

@@ -1,7 +1,8 @@
 """Custom Rasa graph components. Every Rasa process that loads the assistant's
 model imports this package, so the measured speed-ups apply there too."""
 
-from nlu import resilience, speedups
+from nlu import observability, resilience, speedups
 
 speedups.install()
 resilience.install()
+observability.install()

@@ -162,15 +162,16 @@ def running_assistant(
     with_dispatcher: bool = False,
     endpoints_extra: str = "",
     auth_token: str | None = None,
+    database: str | None = None,
 ) -> Iterator[Assistant]:
-    """Action server + Rasa server (REST, HTTP API on 127.0.0.1 for trackers), on a
-    database of their own in ``workdir`` with the knowledge base loaded; optionally
-    the handoff dispatcher too."""
+    """Action server + Rasa server (REST, HTTP API on 127.0.0.1 for trackers), on
+    ``database`` (default: one of their own in ``workdir``) with the knowledge base
+    loaded; optionally the handoff dispatcher too."""
     if not model.exists():
         raise FileNotFoundError(f"{model} is missing: run `make train` first")
     rasa_port, action_port = free_port(), free_port()
     workdir.mkdir(parents=True, exist_ok=True)
-    database = f"sqlite:///{workdir / 'hub.db'}"
+    database = database or f"sqlite:///{workdir / 'hub.db'}"
     store.load_file(None, db.session_factory(database))
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
@@ -255,6 +256,17 @@ class Visitor:
     def says(self, text: str) -> str:
         replies = self.assistant.send(self.sender, text, metadata=self.metadata)
         return " ".join(r.get("text", "") for r in replies)
+
+    def writes_enquiry_up_to_consent(
+        self, hub: str = "leipzig", name: str = "Dana Roth", email: str = "dana@example.com"
+    ) -> str:
+        """Asks to be put through and fills in the form; returns the consent question."""
+        self.says("Please forward my question to Dr Weber")
+        self.says(f'/inform{{"hub": "{hub}"}}')
+        self.says(name)
+        self.says(email)
+        self.says("none")
+        return self.says("We need office space for five people.")
 
     def enquiries(self) -> list:
         """What the assistant stored from this conversation."""

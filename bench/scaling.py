@@ -1,0 +1,55 @@
+"""Throughput of the production layout (``make run-prod``: PostgreSQL tracker store, Redis
+lock store, Rasa behind the load balancer) with one Rasa server, then with two: whether a
+second instance adds capacity on this machine."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from bench import load
+from tests.support.production import (
+    balancer,
+    production_env,
+    shared_endpoints,
+    tracker_database,
+    unavailable,
+)
+from tests.support.servers import running_assistant
+
+# concurrent visitors -> conversations each (bench/load.py); 1 visitor says little about
+# scaling and the budget for this section is a few minutes, servers' start included
+LEVELS = {10: 4, 50: 1}
+
+
+def run(workdir: Path, runs: int = 2) -> dict:
+    """One Rasa server behind a balancer, two behind another; each level measured on one
+    layout, then at once on the other, so that the machine's other work (its load changes
+    by the minute) weighs on both alike."""
+    reason = unavailable()
+    if reason:
+        return {"skipped": reason, "cores": os.cpu_count()}
+    workdir.mkdir(parents=True, exist_ok=True)
+    levels = []
+    with (
+        tracker_database("bench") as database,
+        running_assistant(
+            workdir,
+            extra_env=production_env(database),
+            endpoints_extra=shared_endpoints(),
+            auth_token=uuid.uuid4().hex,
+        ) as first,
+    ):
+        print("  starting a second Rasa server ...", flush=True)
+        second = first.another_instance()
+        with (
+            balancer([first.url], workdir / "balancer-1.log") as one,
+            balancer([first.url, second.url], workdir / "balancer-2.log") as two,
+        ):
+            for concurrency, conversations in LEVELS.items():
+                for count, url in ((1, one), (2, two)):
+                    [level] = load.measure(url, runs, {concurrency: conversations})
+                    levels.append({"instances": count, **level})
+    levels.sort(key=lambda level: (level["instances"], level["concurrency"]))
+    return {"cores": os.cpu_count(), "runs": runs, "levels": levels}
