@@ -26,7 +26,7 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import Counter, Histogram
 
-from bot import logs, operations
+from bot import logs, operations, settings
 from bot.ratelimit import SenderLimits
 
 log = logging.getLogger(__name__)
@@ -76,10 +76,7 @@ class Balancer:
     ):
         if not backends:
             raise ValueError("no backends to balance")
-        self.limits = limits or SenderLimits(
-            burst=int(os.environ.get("RATE_LIMIT_BURST", 10)),
-            per_minute=float(os.environ.get("RATE_LIMIT_PER_MINUTE", 30)),
-        )
+        self.limits = limits or SenderLimits(**settings.rate_limit())
         self.backends = [b.rstrip("/") for b in backends]
         self._turn = itertools.cycle(range(len(self.backends)))
         self._down_until = [0.0] * len(self.backends)

@@ -113,6 +113,14 @@ def cors_origins() -> list[str]:
 # --- production ------------------------------------------------------------------------
 
 
+def rate_limit() -> dict:
+    """Per sender, on every public channel: a burst, then so many messages a minute."""
+    return {
+        "burst": int(os.environ.get("RATE_LIMIT_BURST") or 10),
+        "per_minute": float(os.environ.get("RATE_LIMIT_PER_MINUTE") or 30),
+    }
+
+
 def redis() -> dict | None:
     """The Redis the Rasa servers share (``make run-prod``, endpoints.prod.yml), or None:
     then each process keeps its state to itself (``make run``)."""

@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.messengers import telegram_update, wait_until
 from tests.support.metrics import get, samples, total, value
+from tests.support.responses import says
 from tests.support.servers import Visitor, free_port, post, reachable, running_assistant
 
 pytestmark = pytest.mark.e2e
@@ -37,6 +38,8 @@ def assistant(tmp_path_factory, smtp, dispatcher_port):
     env = {
         **smtp.env,
         "LOG_FORMAT": "json",
+        "RATE_LIMIT_BURST": "10",  # production's limits (the test harness raises them)
+        "RATE_LIMIT_PER_MINUTE": "30",
         "OPS_TOKEN": OPS_TOKEN,
         "DISPATCHER_PORT": str(dispatcher_port),
         "TELEGRAM_ACCESS_TOKEN": TELEGRAM_TOKEN,
@@ -127,6 +130,19 @@ def test_handoffs_are_counted_by_status(assistant, smtp, dispatcher_port):
     metrics = samples(url, OPS_TOKEN)
     assert value(metrics, "hub_handoff_deliveries_total", kind="contact", result="sent") >= 1
     assert value(metrics, "hub_handoff_mails", kind="contact", status="failed") == 0
+
+
+def test_a_fast_sender_is_slowed_down_in_their_language_while_others_are_served(assistant):
+    fast, calm = Visitor(assistant), Visitor(assistant)
+    assert "Lindner" in fast.says("Wer ist der Ansprechpartner für Dresden?")
+    replies = [fast.says("und für Leipzig?") for _ in range(14)]
+    slowed = [reply for reply in replies if says(reply, "utter_slow_down", "de")]
+    assert len(slowed) >= 3 and replies[0] not in slowed
+    assert "Lindner" in calm.says("Who is the contact for Dresden?")
+    read = [e for e in assistant.tracker(fast.sender)["events"] if e["event"] == "user"]
+    assert len(read) == 1 + len(replies) - len(slowed)
+    metrics = rasa_metrics(assistant)
+    assert value(metrics, "hub_rate_limited_messages_total", channel="rest") >= len(slowed)
 
 
 def test_every_event_reaches_rabbitmq_in_order(assistant):
