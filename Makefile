@@ -8,7 +8,7 @@ BIN     := $(VENV)/bin
 PY      := $(BIN)/python
 RASA    := $(BIN)/rasa
 MODEL   := models/hub.tar.gz
-SPACY   := var/spacy/en-de/meta.json
+SPACY   := $(or $(SPACY_PIPELINE_DIR),var/spacy)/en-de/meta.json
 KB_DB   := var/.kb-loaded
 
 export PYTHONPATH := $(CURDIR)
@@ -16,15 +16,15 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-TRAIN_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml data/nlu/de/*.yml) data/rules.yml \
-                data/stories.yml $(SPACY) $(wildcard nlu/components/*.py) nlu/spelling.py \
-                nlu/language.py
+TRAIN_INPUTS := config.yml $(wildcard domain/*.yml data/nlu/*.yml data/nlu/de/*.yml) data/rules.yml \
+                data/stories.yml $(SPACY) $(wildcard nlu/components/*.py nlu/pipeline/*.py)
 
-.PHONY: help setup kb spacy train run run-prod shell test eval bench clean
+.PHONY: help setup kb spacy train run run-prod shell check lint test eval bench clean
 
 help:
 	@echo "make run    set up, train if needed, start the assistant (REST on :5005)"
 	@echo "make run-prod  the same on PostgreSQL + Redis: two Rasa servers behind :8000"
+	@echo "make check  ruff and every test that needs no server and no model, ~1 min"
 	@echo "make test   set up, train if needed, run the whole test suite"
 	@echo "make eval   held-out enquiries against the real assistant"
 	@echo "make bench  quality, speed and scaling report (reports/bench.md), ~8 min"
@@ -61,14 +61,14 @@ kb:
 	@rm -f $(KB_DB)
 	@$(MAKE) --no-print-directory $(KB_DB)
 
-$(SPACY): data/knowledge_base.yml nlu/spacy_pipeline.py | $(VENV)/.installed
-	$(PY) -m nlu.spacy_pipeline
+$(SPACY): data/knowledge_base.yml nlu/pipeline/build.py | $(VENV)/.installed
+	$(PY) -m nlu.pipeline.build
 
 spacy: $(SPACY)
 
 $(MODEL): $(TRAIN_INPUTS) | $(VENV)/.installed
-	$(RASA) data validate --quiet
-	$(RASA) train --fixed-model-name hub --out models --force
+	$(RASA) data validate --quiet --domain domain
+	$(RASA) train --domain domain --fixed-model-name hub --out models --force
 	@touch $@
 
 train: $(MODEL)
@@ -82,11 +82,19 @@ run-prod: $(MODEL) node_modules/.package-lock.json
 shell: $(MODEL) $(KB_DB)
 	@scripts/run-assistant --shell
 
-test: $(MODEL) $(KB_DB) node_modules/.package-lock.json $(VENV)/.chromium
+# The fast tier: lint, format and every test without a server or the trained model.
+check: lint $(SPACY)
+	$(PY) -m pytest -m "not e2e and not model"
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint $(MODEL) $(KB_DB) node_modules/.package-lock.json $(VENV)/.chromium
 	$(PY) -m pytest
 
 eval: $(MODEL) $(KB_DB)
-	$(PY) -m tests.support.heldout --json reports/eval.json
+	$(PY) -m harness.heldout --json reports/eval.json
 
 clean:
 	rm -rf $(VENV) var models reports/eval.json reports/widget.json .pytest_cache node_modules

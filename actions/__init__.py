@@ -1,5 +1,6 @@
-"""Rasa SDK actions: thin adapters from a conversation to the core in ``bot``."""
+"""Rasa SDK actions: thin adapters from a conversation to the core in ``bot``. The
+action server's one patch of the SDK is in nlu/server/patches.py."""
 
-from actions import observability
+from nlu.server import patches
 
-observability.install()
+patches.install_in_action_server()

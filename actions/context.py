@@ -5,9 +5,10 @@ partners?" refers back)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Iterable
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -21,7 +22,7 @@ from bot.routing import Need
 
 log = logging.getLogger(__name__)
 
-knowledge_base = KnowledgeBase(refresh_seconds=settings.knowledge_refresh_seconds())
+knowledge_base = KnowledgeBase(refresh_seconds=settings.get().knowledge_refresh_seconds)
 
 # entity -> Facts lookup that yields an item with a ``hub`` attribute
 _HUB_BEARING = {
@@ -102,6 +103,16 @@ def utter_contact_line(dispatcher: CollectingDispatcher, facts: Facts, hub: Hub)
 
 def utter_both_contacts(dispatcher: CollectingDispatcher, facts: Facts) -> None:
     dispatcher.utter_message(response="utter_contacts_both", **facts.contacts_by_hub())
+
+
+def hub_buttons(hubs: Iterable[Hub]) -> list[dict[str, str]]:
+    """Buttons that answer "which hub?": titles from the facts (in the conversation's
+    language), payloads in Rasa's intent syntax, as if the visitor had named the hub."""
+    buttons = []
+    for hub in hubs:
+        entities = json.dumps({"hub": hub.key}, separators=(",", ":"))
+        buttons.append({"title": hub.choice_title(), "payload": f"/inform{entities}"})
+    return buttons
 
 
 def remember_hub(hub: Hub | None) -> list[dict[str, Any]]:

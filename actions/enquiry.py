@@ -15,7 +15,13 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, Restarted, SlotSet
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.context import contact_values, current_facts, language_of, number_text
+from actions.context import (
+    contact_values,
+    current_facts,
+    hub_buttons,
+    language_of,
+    number_text,
+)
 from bot import settings
 from bot.enquiries import store
 from bot.handoff.render import routing_reason
@@ -112,6 +118,20 @@ class ValidateEnquiryForm(FormValidationAction):
         return {"consent": value}
 
 
+class ActionAskHub(Action):
+    """The form's question for the hub, with one button per hub of the knowledge base
+    (Rasa asks with ``action_ask_<slot>`` when the domain lists one)."""
+
+    def name(self) -> str:
+        return "action_ask_hub"
+
+    async def run(self, dispatcher, tracker, domain):
+        facts = await current_facts(dispatcher, tracker)
+        buttons = hub_buttons(facts.hubs) if facts else []  # apologised for; ask anyway
+        dispatcher.utter_message(response="utter_ask_hub", buttons=buttons)
+        return []
+
+
 class _AskNamingTheContact(Action, ABC):
     """A form question that names the contact the enquiry will go to."""
 
@@ -126,7 +146,7 @@ class _AskNamingTheContact(Action, ABC):
         if contact:
             dispatcher.utter_message(
                 response=self.response,
-                privacy_url=settings.privacy_notice()["url"],
+                privacy_url=settings.get().privacy_notice_url,
                 **contact_values(contact, hub),
             )
         return []
@@ -174,7 +194,7 @@ class ActionSubmitEnquiry(Action):
             return reset_form()
         kind = tracker.get_slot("routing_kind") or "chosen"
         # the contact reads topic and reason in the language of the contact e-mails
-        mail_language = settings.contact_mail_language()
+        mail_language = settings.get().contact_mail_language
         for_contact = facts.in_language(mail_language)
         hub_for_contact = for_contact.hub(hub.key)
         subject = (
@@ -195,7 +215,7 @@ class ActionSubmitEnquiry(Action):
                 kind, subject, hub_for_contact.name, contact.name, mail_language
             ),
             language=language_of(tracker),
-            consent_notice_version=settings.privacy_notice()["version"],
+            consent_notice_version=settings.get().privacy_notice_version,
             transcript=transcript(tracker),
         )
         try:

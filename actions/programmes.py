@@ -1,6 +1,7 @@
 """Answers about programmes and plans: SpinLab, funding, office space, future
-plans, the website. Which programmes answer which question is dialogue design,
-so it is kept here; what each programme is and when it comes is in the facts."""
+plans, the website. Which intent asks which question is dialogue design, so it is
+kept here; which programmes answer a question is in the facts (each programme's
+``answers``), so renaming a programme in the knowledge base keeps its answers."""
 
 from __future__ import annotations
 
@@ -12,23 +13,25 @@ from actions.context import (
     latest_intent,
     utter_contacts_and_remember,
 )
-from bot.knowledge.facts import Facts, Programme
+from bot.knowledge.facts import PROGRAMME_QUESTIONS, Facts, Programme
 
-PROGRAMMES_BY_INTENT = {
-    "ask_spinlab": ("spinlab",),
-    "ask_funding": ("spinlab", "venture_fund"),
-    "ask_office_space": ("rental_units",),
-    "ask_website": ("joint_website",),
+# intent -> the question (bot.knowledge.facts.PROGRAMME_QUESTIONS) it asks
+QUESTION_OF_INTENT = {
+    "ask_spinlab": "spinlab",
+    "ask_funding": "funding",
+    "ask_office_space": "office_space",
+    "ask_website": "website",
 }
+if undeclared := set(QUESTION_OF_INTENT.values()) - set(PROGRAMME_QUESTIONS):  # fail at start
+    raise ValueError(f"questions not in PROGRAMME_QUESTIONS: {', '.join(sorted(undeclared))}")
 
 
 def _programmes_asked(tracker: Tracker, facts: Facts) -> list[Programme]:
     if named := facts.programme(latest_entity(tracker, "programme")):
         if latest_intent(tracker) != "ask_website":
             return [named]
-    intent = latest_intent(tracker)
-    if intent in PROGRAMMES_BY_INTENT:
-        return [p for key in PROGRAMMES_BY_INTENT[intent] if (p := facts.programme(key))]
+    if question := QUESTION_OF_INTENT.get(latest_intent(tracker) or ""):
+        return facts.programmes_answering(question)
     return [p for p in facts.programmes if p.status == "planned"]  # future plans
 
 

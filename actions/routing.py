@@ -8,6 +8,7 @@ from rasa_sdk.events import SlotSet
 from actions.context import (
     KnowledgeAction,
     contact_values,
+    hub_buttons,
     hub_in_conversation,
     latest_intent,
     need_from_message,
@@ -58,12 +59,15 @@ class ActionRouteEnquiry(KnowledgeAction):
             need = Need(hub=hub.key if hub else None, topic=need.topic or tracker.get_slot("topic"))
         decision = route(need, facts)
         if isinstance(decision, Clarification):
+            buttons = hub_buttons(decision.hubs)
             if decision.subject:
                 dispatcher.utter_message(
-                    response="utter_ask_which_hub_for_subject", subject=decision.subject
+                    response="utter_ask_which_hub_for_subject",
+                    subject=decision.subject,
+                    buttons=buttons,
                 )
             else:
-                dispatcher.utter_message(response="utter_ask_which_hub")
+                dispatcher.utter_message(response="utter_ask_which_hub", buttons=buttons)
             return [SlotSet("hub", None), SlotSet("topic", need.topic)]
         dispatcher.utter_message(
             response=f"utter_route_{decision.reason.kind}",

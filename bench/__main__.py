@@ -1,5 +1,5 @@
 """`make bench`: writes reports/bench.md and reports/bench.json and refreshes the
-table in README.md. Takes about 4 minutes on 2 cores, plus 3-4 for the production layout's
+table in docs/measurements.md. Takes about 4 minutes on 2 cores, plus 3-4 for the production layout's
 scaling section; `--only scaling` reruns that section alone, into the last full report."""
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 from bench import clinc_oos, load, public_nlu, report, scaling
 from bot.knowledge import document
 from bot.settings import PROJECT_ROOT
-from tests.support import heldout
-from tests.support.servers import free_port, running_assistant
+from harness import heldout
+from harness.servers import free_port, running_assistant
 
 RASA = str(Path(sys.executable).parent / "rasa")
 ENV = {
@@ -120,10 +120,9 @@ def stock_assistant(workdir: Path):
 
 
 def speed_of_ours(workdir: Path, runs: int) -> dict:
+    command = [RASA, "train", "--domain", "domain", "--force", "--fixed-model-name", "bench"]
     with tempfile.TemporaryDirectory() as out:
-        training = timed_subprocess(
-            [RASA, "train", "--force", "--out", out, "--fixed-model-name", "bench"], PROJECT_ROOT
-        )
+        training = timed_subprocess([*command, "--out", out], PROJECT_ROOT)
     started = time.perf_counter()
     with running_assistant(workdir) as assistant:
         startup = first_answer_seconds(assistant.url, started)
@@ -184,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         markdown = report.render(results) if "speed" in last else report.render_scaling(results)
     else:
         markdown = report.render(results)
-        report.update_readme(PROJECT_ROOT / "README.md", report.summary_table(results))
+        report.update_summary(
+            PROJECT_ROOT / "docs" / "measurements.md", report.summary_table(results)
+        )
     (args.out / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     (args.out / "bench.md").write_text(markdown, encoding="utf-8")
     print(markdown)

@@ -8,7 +8,7 @@ import json
 from collections import Counter
 
 from bench.public_nlu import BENCHMARKS
-from tests.support.servers import MODEL
+from harness.servers import MODEL
 
 # CLINC intents the assistant does handle itself (small talk), left out of the test
 HANDLED = {"greeting", "goodbye", "thank_you", "are_you_a_bot", "what_can_i_ask_you"}
@@ -45,7 +45,7 @@ def run() -> dict:
     accepted = [o for o in outcomes if o not in ("declined", "small talk")]
     examples = [
         {"text": text, "clinc_intent": gold, "assistant": o}
-        for (text, gold), o in zip(items, outcomes)
+        for (text, gold), o in zip(items, outcomes, strict=True)
         if o not in ("declined", "small talk")
     ]
     return {

@@ -106,7 +106,7 @@ def braun(seeds: list[int]) -> dict:
                 train = [(s["text"], s["intent"]) for s in sentences if s["training"]]
                 test = [(s["text"], s["intent"]) for s in sentences if not s["training"]]
                 predicted = train_and_predict(train, [t for t, _ in test], seed, Path(tmp))
-                correct = sum(p == gold for p, (_, gold) in zip(predicted, test))
+                correct = sum(p == gold for p, (_, gold) in zip(predicted, test, strict=True))
                 results[name].append(correct / len(test))
                 correct_all += correct
                 total_all += len(test)
@@ -143,6 +143,6 @@ def hwu64(seed: int) -> dict:
         "train": len(train),
         "test": len(test),
         "intents": len({i for _, i in train}),
-        "accuracy": sum(p == g for p, g in zip(predicted, gold)) / len(gold),
+        "accuracy": sum(p == g for p, g in zip(predicted, gold, strict=True)) / len(gold),
         "macro_f1": f1_score(gold, [p or "" for p in predicted], average="macro"),
     }

@@ -1,4 +1,4 @@
-"""Turns the bench results into reports/bench.md and the README's summary table."""
+"""Turns the bench results into reports/bench.md and the summary table in docs/measurements.md."""
 
 from __future__ import annotations
 
@@ -283,11 +283,11 @@ def render_scaling(results: dict) -> str:
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
-def update_readme(readme: Path, table: str) -> None:
-    text = readme.read_text(encoding="utf-8")
+def update_summary(document: Path, table: str) -> None:
+    text = document.read_text(encoding="utf-8")
     block = f"{START}\n{table}\n{END}"
     if START in text:
         text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _m: block, text, flags=re.S)
     else:
         text = text.rstrip() + f"\n\n## Benchmarks\n\nFull report: `reports/bench.md`.\n\n{block}\n"
-    readme.write_text(text, encoding="utf-8")
+    document.write_text(text, encoding="utf-8")

@@ -9,14 +9,14 @@ import uuid
 from pathlib import Path
 
 from bench import load
-from tests.support.production import (
+from harness.production import (
     balancer,
     production_env,
     shared_endpoints,
     tracker_database,
     unavailable,
 )
-from tests.support.servers import running_assistant
+from harness.servers import running_assistant
 
 # concurrent visitors -> conversations each (bench/load.py); 1 visitor says little about
 # scaling and the budget for this section is a few minutes, servers' start included

@@ -15,13 +15,22 @@ from bot.knowledge import store
 from bot.knowledge.document import KnowledgeBaseError
 
 
+def _shown(path: Path) -> str:
+    """A path relative to the working directory where it is inside it (``make kb``
+    then says data/knowledge_base.yml, as the operator knows the file)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _kb_load(args) -> int:
     try:
         facts = store.load_file(args.file)
     except KnowledgeBaseError as error:
         print("The knowledge base was NOT loaded; the database is unchanged.", file=sys.stderr)
         for problem in error.problems:
-            print(f"  {error.path}: {problem}", file=sys.stderr)
+            print(f"  {_shown(error.path)}: {problem}", file=sys.stderr)
         return 2
     print(
         f"Knowledge base loaded (revision {facts.revision}): {len(facts.hubs)} hubs, "
@@ -37,7 +46,7 @@ def _db_create(_args) -> int:
     from bot.enquiries import models as _enquiries  # noqa: F401  (registers the tables)
     from bot.knowledge import models as _knowledge  # noqa: F401
 
-    print(f"Database {db.ensure_database()}: {settings.database_url().split('@')[-1]}")
+    print(f"Database {db.ensure_database()}: {settings.get().database_url.split('@')[-1]}")
     return 0
 
 
@@ -110,13 +119,14 @@ def _dispatch(args) -> int:
 
     logs.start("dispatcher")
     dispatcher = Dispatcher()
-    where = settings.smtp() or {"files": str(settings.outbox_dir())}
-    logging.info("dispatcher started, delivering to %s", where.get("hostname", where.get("files")))
+    smtp = settings.get().smtp
+    where = smtp.hostname if smtp else settings.get().outbox_dir
+    logging.info("dispatcher started, delivering to %s", where)
     if args.once:
         print(f"{asyncio.run(dispatcher.run_once())} e-mail(s) sent.")
         return 0
     try:
-        asyncio.run(dispatcher.serve(settings.dispatcher_port()))
+        asyncio.run(dispatcher.serve(settings.get().dispatcher_port))
     except KeyboardInterrupt:
         pass
     return 0
@@ -124,18 +134,18 @@ def _dispatch(args) -> int:
 
 def _channels(_args) -> int:
     """Which messengers are enabled, and where their webhooks are."""
-    base = settings.rasa_public_url().rstrip("/")
+    base = settings.get().rasa_public_url.rstrip("/")
     for name, path, enabled, needs in (
         (
             "Telegram",
             "telegram",
-            settings.telegram(),
+            settings.get().telegram,
             "TELEGRAM_ACCESS_TOKEN and TELEGRAM_WEBHOOK_SECRET",
         ),
         (
             "Facebook Messenger",
             "facebook",
-            settings.facebook(),
+            settings.get().facebook,
             "FACEBOOK_VERIFY_TOKEN, FACEBOOK_APP_SECRET and FACEBOOK_PAGE_ACCESS_TOKEN",
         ),
     ):
@@ -150,25 +160,42 @@ def _telegram_set_webhook(_args) -> int:
     """Tell Telegram where to deliver updates, with the secret it must send back."""
     from bot.messengers.telegram import ALLOWED_UPDATES, BotApi
 
-    config = settings.telegram()
-    if not config or not config["webhook_url"]:
+    config = settings.get().telegram
+    if not config or not config.webhook_url:
         print("Set TELEGRAM_ACCESS_TOKEN, TELEGRAM_WEBHOOK_SECRET and TELEGRAM_WEBHOOK_URL first.")
         return 2
     body = {
-        "url": config["webhook_url"],
-        "secret_token": config["webhook_secret"],
+        "url": config.webhook_url,
+        "secret_token": config.webhook_secret,
         "allowed_updates": list(ALLOWED_UPDATES),
     }
     result = asyncio.run(
-        BotApi(config["access_token"], config["api_base_url"]).call_once("setWebhook", body)
+        BotApi(config.access_token, config.api_base_url).call_once("setWebhook", body)
     )
     print(result.get("description", result))
     return 0
 
 
+def _settings_check(_args) -> int:
+    """Every setting is read at start-up anyway; this says it before starting anything."""
+    current = settings.get()
+    smtp = current.smtp
+    print(f"Settings are valid. Database: {current.database_url.split('@')[-1]}")
+    print(f"E-mail: {f'SMTP {smtp.hostname}:{smtp.port}' if smtp else current.outbox_dir}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        settings.get()
+    except settings.SettingsError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(prog="python -m bot")
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("settings", help="check every setting of the environment").set_defaults(
+        run=_settings_check
+    )
     kb = commands.add_parser("kb", help="the knowledge base").add_subparsers(
         dest="kb", required=True
     )
@@ -203,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("reference", help="e.g. HUB-2026-000123")
         command.set_defaults(run=run)
     purge = actions.add_parser("purge", help="remove enquiries older than the retention period")
-    purge.add_argument("--days", type=int, default=settings.enquiry_retention_days())
+    purge.add_argument("--days", type=int, default=settings.get().enquiry_retention_days)
     purge.set_defaults(run=_enquiries_purge)
 
     dispatch = commands.add_parser("dispatch", help="send queued e-mails (runs until stopped)")
@@ -218,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         "set-webhook", help="register TELEGRAM_WEBHOOK_URL with the secret token"
     ).set_defaults(run=_telegram_set_webhook)
     args = parser.parse_args(argv)
+    if args.command == "enquiries":  # an operator's first look may precede every start
+        db.create_schema(db.session_factory())
     return args.run(args)
 
 

@@ -19,8 +19,8 @@ import asyncio
 import itertools
 import json
 import logging
-import os
 import time
+from dataclasses import asdict
 
 import aiohttp
 from aiohttp import web
@@ -76,7 +76,7 @@ class Balancer:
     ):
         if not backends:
             raise ValueError("no backends to balance")
-        self.limits = limits or SenderLimits(**settings.rate_limit())
+        self.limits = limits or SenderLimits(**asdict(settings.get().rate_limit))
         self.backends = [b.rstrip("/") for b in backends]
         self._turn = itertools.cycle(range(len(self.backends)))
         self._down_until = [0.0] * len(self.backends)
@@ -159,12 +159,9 @@ class Balancer:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("BALANCER_PORT", 8000)))
-    parser.add_argument(
-        "backends",
-        nargs="*",
-        default=os.environ.get("RASA_BACKENDS", "http://127.0.0.1:5005").split(","),
-    )
+    current = settings.get()
+    parser.add_argument("--port", type=int, default=current.balancer_port)
+    parser.add_argument("backends", nargs="*", default=list(current.rasa_backends))
     args = parser.parse_args(argv)
     logs.start("balancer")
     web.run_app(Balancer(args.backends).app(), host="127.0.0.1", port=args.port, print=None)

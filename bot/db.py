@@ -16,7 +16,7 @@ Base = declarative_base()  # every table of the assistant: knowledge base, enqui
 
 @lru_cache(maxsize=None)
 def engine(url: str | None = None) -> Engine:
-    url = url or settings.database_url()
+    url = url or settings.get().database_url
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     created = create_engine(url, future=True, pool_pre_ping=True)
@@ -37,8 +37,9 @@ def session_factory(url: str | None = None) -> sessionmaker:
 
 
 def create_schema(factory: sessionmaker) -> None:
-    """Create missing tables, once per engine: callers on request paths (storing an
-    enquiry, listing them) may call it freely without a schema check each time."""
+    """Bring the database to the newest schema, once per engine. Called where a process
+    starts (``python -m bot kb load`` / ``db create``, the dispatcher), never on a
+    request path: storing or listing enquiries expects the tables to be there."""
     _create_schema_once(factory.kw["bind"])
 
 
@@ -78,7 +79,7 @@ def migrate(bound: Engine) -> None:
 def ensure_database(url: str | None = None) -> str:
     """Create the database of ``url`` if the server lacks it (PostgreSQL), then the
     tables; returns what was done. SQLite files are created on first connect."""
-    url = url or settings.database_url()
+    url = url or settings.get().database_url
     target = make_url(url)
     done = "exists"
     if target.get_backend_name() == "postgresql":

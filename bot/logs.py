@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import os
 import re
 from datetime import datetime, timezone
 
@@ -34,7 +33,7 @@ OTHER_LOGGERS = ("sanic.root", "sanic.error", "sanic.access")
 
 
 def secret_values(environ: dict[str, str] | None = None) -> list[str]:
-    environ = os.environ if environ is None else environ
+    environ = settings.get().environ if environ is None else environ
     values = {
         value
         for name, value in environ.items()
@@ -114,5 +113,5 @@ def configure(service: str, handlers: list[logging.Handler] | None = None) -> No
     for handler in handlers:
         if not any(isinstance(f, ContextFilter) for f in handler.filters):
             handler.addFilter(context)
-        if settings.log_format() == "json" and not isinstance(handler.formatter, JsonFormatter):
+        if settings.get().log_format == "json" and not isinstance(handler.formatter, JsonFormatter):
             handler.setFormatter(JsonFormatter(service))

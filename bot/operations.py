@@ -18,7 +18,7 @@ from bot import settings
 
 def refusal(authorization: str | None) -> tuple[int, str] | None:
     """None when the caller may read operator endpoints, else (status, reason)."""
-    token = settings.ops_token()
+    token = settings.get().ops_token
     if token is None:
         return 403, "operator endpoints are disabled: set OPS_TOKEN"
     scheme, _, given = (authorization or "").partition(" ")

@@ -1,5 +1,10 @@
 """Per-sender rate limits for the public channels: a token bucket per sender, so one
-visitor (or script) sending a burst is slowed down while everybody else is served."""
+visitor (or script) sending a burst is slowed down while everybody else is served.
+
+The limits come from ``settings.get().rate_limit`` (``RATE_LIMIT_BURST``,
+``RATE_LIMIT_PER_MINUTE``) and are applied in two places: the balancer answers REST
+over the limit with 429 (bot/balancer.py), and the Rasa server asks a sender on any
+channel to slow down (``sender_limits_and_answer_times`` in nlu/server/patches.py)."""
 
 from __future__ import annotations
 

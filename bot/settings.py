@@ -1,197 +1,294 @@
-"""Every environment variable the core reads, in one place.
+"""Every setting the assistant's processes read, in one frozen object.
 
-Defaults are for a newcomer's laptop: SQLite under ``var/`` and placeholder
-addresses under example.org, never real-looking fiction.
+The environment is read and checked once, when a process starts (:func:`get`); a bad
+value stops the start with a message that names the variable, instead of failing in
+the middle of a conversation. Defaults are for a newcomer's laptop: SQLite under
+``var/`` and placeholder addresses under example.org, never real-looking fiction.
+docs/configuration.md lists every variable.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-
-def database_url() -> str:
-    default = f"sqlite:///{PROJECT_ROOT / 'var' / 'hub.db'}"
-    return os.environ.get("DATABASE_URL", default)
-
-
-def knowledge_base_path() -> Path:
-    return Path(os.environ.get("KNOWLEDGE_BASE", PROJECT_ROOT / "data" / "knowledge_base.yml"))
+ENQUIRY_MAX_CHARS = 5000  # longer enquiries are cut here and the visitor is told
+MESSENGER_MAX_BODY_BYTES = 64 * 1024  # a webhook update is a few kB; refuse more
+LANGUAGES = ("en", "de")
 
 
-def spacy_pipeline_dir() -> Path:
-    base = Path(os.environ.get("SPACY_PIPELINE_DIR", PROJECT_ROOT / "var" / "spacy"))
-    return base / "en-de"
+class SettingsError(ValueError):
+    """A variable holds a value the assistant cannot use; the message names it."""
 
 
-def contact_email_override(contact_key: str) -> str | None:
-    """``CONTACT_EMAIL_ERIC_WEBER=...`` replaces the placeholder address of that contact."""
-    return os.environ.get(f"CONTACT_EMAIL_{contact_key.upper()}") or None
+@dataclass(frozen=True)
+class Smtp:
+    hostname: str
+    port: int
+    username: str | None
+    password: str | None
+    use_tls: bool
+    start_tls: bool
+
+    def client_options(self) -> dict:
+        """The keyword arguments of aiosmtplib's client."""
+        return asdict(self)
 
 
-def website_url_override() -> str | None:
-    return os.environ.get("HUB_WEBSITE_URL") or None
+@dataclass(frozen=True)
+class RateLimit:
+    """Per sender, on every public channel: a burst, then so many messages a minute."""
+
+    burst: int = 10
+    per_minute: float = 30.0
 
 
-def knowledge_refresh_seconds() -> float:
-    """How soon a running action server notices a reloaded knowledge base."""
-    return float(os.environ.get("KNOWLEDGE_REFRESH_SECONDS", "2"))
+@dataclass(frozen=True)
+class Redis:
+    host: str
+    port: int = 6379
+    db: int = 0
+    prefix: str = "hub"
 
 
-# --- enquiries and handoff ----------------------------------------------------------
+@dataclass(frozen=True)
+class Telegram:
+    access_token: str
+    webhook_secret: str
+    bot_name: str = ""
+    webhook_url: str = ""
+    api_base_url: str = "https://api.telegram.org"
 
 
-def smtp() -> dict | None:
-    """SMTP settings, or None: then messages are written as .eml files (outbox_dir)."""
-    host = os.environ.get("SMTP_HOST")
+@dataclass(frozen=True)
+class Facebook:
+    verify_token: str
+    app_secret: str
+    page_access_token: str
+    api_base_url: str = "https://graph.facebook.com/v19.0"
+
+
+@dataclass(frozen=True)
+class EventBroker:
+    url: str
+    queue: str = "hub-events"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # knowledge and data
+    database_url: str
+    knowledge_base_path: Path
+    spacy_pipeline_dir: Path
+    knowledge_refresh_seconds: float  # how soon a running action server sees a reload
+    contact_emails: Mapping[str, str]  # contact key -> address, replacing placeholders
+    website_url: str | None
+    # enquiries and handoff
+    smtp: Smtp | None  # None: messages are written as .eml files to outbox_dir
+    outbox_dir: Path
+    mail_from: str
+    contact_mail_language: str  # the hubs work in German
+    handoff_give_up_hours: float
+    enquiry_retention_days: int
+    privacy_notice_url: str
+    privacy_notice_version: str
+    # web and channels
+    rasa_public_url: str  # where browsers reach the Rasa server (the widget's data-server)
+    cors_origins: tuple[str, ...]  # web origins allowed on REST and socket.io
+    web_host: str
+    web_port: int
+    telegram: Telegram | None  # None: not enabled (404)
+    facebook: Facebook | None
+    # production
+    rate_limit: RateLimit
+    redis: Redis | None  # shared state of several Rasa servers; None: each its own
+    balancer_port: int
+    rasa_backends: tuple[str, ...]
+    event_broker: EventBroker | None
+    log_format: str  # "json" in production (one object per line), else "text"
+    ops_token: str | None  # bearer token of the operator endpoints; None refuses all
+    dispatcher_port: int | None  # where the dispatcher serves health and metrics
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def contact_email(self, contact_key: str) -> str | None:
+        return self.contact_emails.get(contact_key)
+
+
+class _Reader:
+    """Typed reads of one environment; every error names its variable."""
+
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
+
+    def text(self, name: str, default: str = "") -> str:
+        return (self.environ.get(name) or "").strip() or default
+
+    def optional(self, name: str) -> str | None:
+        return self.text(name) or None
+
+    def number(self, name: str, default, kind=int, minimum=0):
+        value = self.text(name)
+        if not value:
+            return default
+        try:
+            number = kind(value)
+        except ValueError:
+            noun = "a whole number" if kind is int else "a number"
+            raise SettingsError(f"{name} must be {noun}, not {value!r}") from None
+        if number < minimum:
+            raise SettingsError(f"{name} must be at least {minimum}, not {value!r}")
+        return number
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.text(name, default).lower()
+        if value not in choices:
+            raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+        return value
+
+    def url(self, name: str, default: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+        value = self.text(name, default)
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not parts.netloc:
+            raise SettingsError(
+                f"{name} must be an absolute {' or '.join(schemes)} URL, not {value!r}"
+            )
+        return value
+
+    def optional_url(self, name: str, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
+        return self.url(name, "", schemes) if self.text(name) else None
+
+    def path(self, name: str, default: Path) -> Path:
+        return Path(self.text(name) or default)
+
+    def items(self, name: str, default: str) -> tuple[str, ...]:
+        return tuple(item.strip() for item in self.text(name, default).split(",") if item.strip())
+
+
+def _smtp(read: _Reader) -> Smtp | None:
+    host = read.text("SMTP_HOST")
     if not host:
         return None
-    security = os.environ.get("SMTP_SECURITY", "starttls").lower()
-    if security not in ("none", "starttls", "tls"):
-        raise ValueError(f"SMTP_SECURITY must be none, starttls or tls, not {security!r}")
+    security = read.choice("SMTP_SECURITY", "starttls", ("none", "starttls", "tls"))
     default_port = {"none": 25, "starttls": 587, "tls": 465}[security]
-    return {
-        "hostname": host,
-        "port": int(os.environ.get("SMTP_PORT", default_port)),
-        "username": os.environ.get("SMTP_USERNAME") or None,
-        "password": os.environ.get("SMTP_PASSWORD") or None,
-        "use_tls": security == "tls",
-        "start_tls": security == "starttls",
-    }
-
-
-def contact_mail_language() -> str:
-    """The language of the e-mails to contact persons (the hubs work in German)."""
-    return os.environ.get("CONTACT_MAIL_LANGUAGE", "de")
-
-
-def mail_from() -> str:
-    return os.environ.get("MAIL_FROM", "Dresden/Leipzig hub assistant <assistant@hub.example.org>")
-
-
-def outbox_dir() -> Path:
-    return Path(os.environ.get("OUTBOX_DIR", PROJECT_ROOT / "var" / "outbox"))
-
-
-def handoff_give_up_hours() -> float:
-    """How long the dispatcher keeps retrying a message before marking it failed."""
-    return float(os.environ.get("HANDOFF_GIVE_UP_HOURS", "48"))
-
-
-def privacy_notice() -> dict[str, str]:
-    return {
-        "url": os.environ.get("PRIVACY_NOTICE_URL", "https://hub.example.org/privacy"),
-        "version": os.environ.get("PRIVACY_NOTICE_VERSION", "2026-11"),
-    }
-
-
-def enquiry_retention_days() -> int:
-    return int(os.environ.get("ENQUIRY_RETENTION_DAYS", "180"))
-
-
-ENQUIRY_MAX_CHARS = 5000  # longer enquiries are cut here and the visitor is told
-
-
-# --- web ------------------------------------------------------------------------------
-
-
-def rasa_public_url() -> str:
-    """Where browsers reach the Rasa server (the widget's data-server)."""
-    return os.environ.get(
-        "RASA_PUBLIC_URL", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
+    return Smtp(
+        hostname=host,
+        port=read.number("SMTP_PORT", default_port, minimum=1),
+        username=read.optional("SMTP_USERNAME"),
+        password=read.optional("SMTP_PASSWORD"),
+        use_tls=security == "tls",
+        start_tls=security == "starttls",
     )
 
 
-def cors_origins() -> list[str]:
-    """Web origins allowed to talk to the Rasa server (REST and socket.io)."""
-    value = os.environ.get("CORS_ORIGINS", "http://localhost:8080")
-    return [origin.strip() for origin in value.split(",") if origin.strip()]
-
-
-# --- production ------------------------------------------------------------------------
-
-
-def rate_limit() -> dict:
-    """Per sender, on every public channel: a burst, then so many messages a minute."""
-    return {
-        "burst": int(os.environ.get("RATE_LIMIT_BURST") or 10),
-        "per_minute": float(os.environ.get("RATE_LIMIT_PER_MINUTE") or 30),
-    }
-
-
-def redis() -> dict | None:
-    """The Redis the Rasa servers share (``make run-prod``, endpoints.prod.yml), or None:
-    then each process keeps its state to itself (``make run``)."""
-    host = os.environ.get("REDIS_HOST", "").strip()
-    if not host:
-        return None
-    return {
-        "host": host,
-        "port": int(os.environ.get("REDIS_PORT") or 6379),
-        "db": int(os.environ.get("REDIS_DB") or 0),
-        "prefix": os.environ.get("REDIS_KEY_PREFIX") or "hub",
-    }
-
-
-# --- messengers ------------------------------------------------------------------------
-
-MESSENGER_MAX_BODY_BYTES = 64 * 1024  # a webhook update is a few kB; refuse more
-
-
-def telegram() -> dict[str, str] | None:
-    """The Telegram channel's settings, or None (not enabled) without token and secret."""
-    token = os.environ.get("TELEGRAM_ACCESS_TOKEN", "").strip()
-    secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
+def _telegram(read: _Reader) -> Telegram | None:
+    token, secret = read.text("TELEGRAM_ACCESS_TOKEN"), read.text("TELEGRAM_WEBHOOK_SECRET")
     if not token or not secret:
         return None
-    return {
-        "access_token": token,
-        "webhook_secret": secret,
-        "bot_name": os.environ.get("TELEGRAM_BOT_NAME", ""),
-        "webhook_url": os.environ.get("TELEGRAM_WEBHOOK_URL", ""),
-        "api_base_url": os.environ.get("TELEGRAM_API_BASE_URL", "https://api.telegram.org"),
-    }
+    return Telegram(
+        access_token=token,
+        webhook_secret=secret,
+        bot_name=read.text("TELEGRAM_BOT_NAME"),
+        webhook_url=read.text("TELEGRAM_WEBHOOK_URL"),
+        api_base_url=read.url("TELEGRAM_API_BASE_URL", Telegram.api_base_url),
+    )
 
 
-def facebook() -> dict[str, str] | None:
-    """The Facebook Messenger channel's settings, or None (not enabled) unless the verify
-    token, the app secret and the page access token are all set."""
+def _facebook(read: _Reader) -> Facebook | None:
+    """Enabled only with the verify token, the app secret and the page access token."""
     values = {
-        "verify_token": os.environ.get("FACEBOOK_VERIFY_TOKEN", "").strip(),
-        "app_secret": os.environ.get("FACEBOOK_APP_SECRET", "").strip(),
-        "page_access_token": os.environ.get("FACEBOOK_PAGE_ACCESS_TOKEN", "").strip(),
+        "verify_token": read.text("FACEBOOK_VERIFY_TOKEN"),
+        "app_secret": read.text("FACEBOOK_APP_SECRET"),
+        "page_access_token": read.text("FACEBOOK_PAGE_ACCESS_TOKEN"),
     }
     if not all(values.values()):
         return None
-    return values | {
-        "api_base_url": os.environ.get("FACEBOOK_API_BASE_URL", "https://graph.facebook.com/v19.0")
+    return Facebook(**values, api_base_url=read.url("FACEBOOK_API_BASE_URL", Facebook.api_base_url))
+
+
+def _redis(read: _Reader) -> Redis | None:
+    host = read.text("REDIS_HOST")
+    if not host:
+        return None
+    return Redis(
+        host=host,
+        port=read.number("REDIS_PORT", 6379, minimum=1),
+        db=read.number("REDIS_DB", 0),
+        prefix=read.text("REDIS_KEY_PREFIX", "hub"),
+    )
+
+
+def _contact_emails(environ: Mapping[str, str]) -> dict[str, str]:
+    """``CONTACT_EMAIL_ERIC_WEBER=...`` replaces the placeholder address of ``eric_weber``."""
+    prefix = "CONTACT_EMAIL_"
+    return {
+        name[len(prefix) :].lower(): value.strip()
+        for name, value in environ.items()
+        if name.startswith(prefix) and value.strip()
     }
 
 
-# --- operations --------------------------------------------------------------------------
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting; :class:`SettingsError` names the first bad one."""
+    environ = dict(os.environ if environ is None else environ)
+    read = _Reader(environ)
+    var = PROJECT_ROOT / "var"
+    rasa_port = read.number("RASA_PORT", 5005, minimum=1)
+    event_broker_url = read.optional_url("EVENT_BROKER_URL", ("amqp", "amqps"))
+    return Settings(
+        database_url=read.text("DATABASE_URL", f"sqlite:///{var / 'hub.db'}"),
+        knowledge_base_path=read.path(
+            "KNOWLEDGE_BASE", PROJECT_ROOT / "data" / "knowledge_base.yml"
+        ),
+        spacy_pipeline_dir=read.path("SPACY_PIPELINE_DIR", var / "spacy") / "en-de",
+        knowledge_refresh_seconds=read.number("KNOWLEDGE_REFRESH_SECONDS", 2.0, float),
+        contact_emails=_contact_emails(environ),
+        website_url=read.optional_url("HUB_WEBSITE_URL"),
+        smtp=_smtp(read),
+        outbox_dir=read.path("OUTBOX_DIR", var / "outbox"),
+        mail_from=read.text(
+            "MAIL_FROM", "Dresden/Leipzig hub assistant <assistant@hub.example.org>"
+        ),
+        contact_mail_language=read.choice("CONTACT_MAIL_LANGUAGE", "de", LANGUAGES),
+        handoff_give_up_hours=read.number("HANDOFF_GIVE_UP_HOURS", 48.0, float),
+        enquiry_retention_days=read.number("ENQUIRY_RETENTION_DAYS", 180, minimum=1),
+        privacy_notice_url=read.url("PRIVACY_NOTICE_URL", "https://hub.example.org/privacy"),
+        privacy_notice_version=read.text("PRIVACY_NOTICE_VERSION", "2026-11"),
+        rasa_public_url=read.url("RASA_PUBLIC_URL", f"http://localhost:{rasa_port}"),
+        cors_origins=read.items("CORS_ORIGINS", "http://localhost:8080"),
+        web_host=read.text("WEB_HOST", "127.0.0.1"),
+        web_port=read.number("WEB_PORT", 8080, minimum=1),
+        telegram=_telegram(read),
+        facebook=_facebook(read),
+        rate_limit=RateLimit(
+            burst=read.number("RATE_LIMIT_BURST", 10, minimum=1),
+            per_minute=read.number("RATE_LIMIT_PER_MINUTE", 30.0, float),
+        ),
+        redis=_redis(read),
+        balancer_port=read.number("BALANCER_PORT", 8000, minimum=1),
+        rasa_backends=read.items("RASA_BACKENDS", "http://127.0.0.1:5005"),
+        event_broker=EventBroker(event_broker_url, read.text("EVENT_BROKER_QUEUE", "hub-events"))
+        if event_broker_url
+        else None,
+        log_format=read.choice("LOG_FORMAT", "text", ("text", "json")),
+        ops_token=read.optional("OPS_TOKEN"),
+        dispatcher_port=read.number("DISPATCHER_PORT", None, minimum=1),
+        environ=environ,
+    )
 
 
-def log_format() -> str:
-    """``json`` in production (one object per line, for a log collector), else ``text``."""
-    return os.environ.get("LOG_FORMAT", "text").lower()
+@lru_cache(maxsize=1)
+def get() -> Settings:
+    """This process's settings, read from the environment the first time."""
+    return load()
 
 
-def ops_token() -> str | None:
-    """The bearer token of the operator endpoints (metrics); unset, they refuse everyone."""
-    return os.environ.get("OPS_TOKEN", "").strip() or None
-
-
-def dispatcher_port() -> int | None:
-    """Where the dispatcher serves health and metrics; unset, it serves nothing."""
-    port = os.environ.get("DISPATCHER_PORT", "").strip()
-    return int(port) if port else None
-
-
-def event_broker() -> dict | None:
-    """RabbitMQ to publish every conversation event to, or None (events stay local)."""
-    url = os.environ.get("EVENT_BROKER_URL", "").strip()
-    if not url:
-        return None
-    return {"url": url, "queue": os.environ.get("EVENT_BROKER_QUEUE", "hub-events")}
+def reset() -> None:
+    """Forget the settings read, so the next :func:`get` reads the environment again
+    (for tests that change it)."""
+    get.cache_clear()

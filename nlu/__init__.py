@@ -1,7 +1,9 @@
-"""What the Rasa server loads besides Rasa itself: the spaCy pipeline, custom
-components and channels. Rasa imports this package first for the channels, before it
-serves anything, so the log format applies from there on (bot/logs.py)."""
+"""What the Rasa server loads besides Rasa itself:
 
-from bot import logs
-
-logs.configure("rasa")
+- ``nlu/components/``: the graph components named in config.yml;
+- ``nlu/pipeline/``: the spaCy pipeline's build and the language, spelling and compound
+  readers the components use (plain Python and spaCy, no Rasa);
+- ``nlu/channels/``: the input channels named in credentials.yml;
+- ``nlu/server/``: the tracker store and event broker named in the endpoints files, and
+  every patch of Rasa internals (``nlu/server/patches.py``).
+"""

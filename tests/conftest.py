@@ -5,14 +5,23 @@ from pathlib import Path
 
 import pytest
 
-from bot import db
+from bot import db, settings
 from bot.knowledge import document, store
 from bot.settings import PROJECT_ROOT
+from harness.servers import running_assistant
 from tests.support.messengers import MessengerPlatforms
-from tests.support.servers import running_assistant
 from tests.support.smtp import SmtpServer
 
 KB_FILE = PROJECT_ROOT / "data" / "knowledge_base.yml"
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Settings are read once per process; a test that changes the environment gets
+    them read again."""
+    settings.reset()
+    yield
+    settings.reset()
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +39,10 @@ def kb_copy(tmp_path) -> Path:
 
 @pytest.fixture
 def sqlite_factory(tmp_path):
-    return db.session_factory(f"sqlite:///{tmp_path / 'kb.db'}")
+    """A new database with every table, as the start-up commands leave it."""
+    factory = db.session_factory(f"sqlite:///{tmp_path / 'kb.db'}")
+    db.create_schema(factory)
+    return factory
 
 
 @pytest.fixture

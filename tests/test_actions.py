@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -19,9 +18,9 @@ from actions.hubs import (
 from actions.partners import ActionAnswerIsPartner, ActionAnswerPartners
 from actions.programmes import ActionAnswerProgramme
 from actions.routing import ActionAnswerContact, ActionRouteEnquiry, ActionUncertain
-from bot.settings import PROJECT_ROOT
+from tests.support import domain
 
-DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+DOMAIN = domain.merged()
 
 LINDNER_PHONE = "+49 (0)351 56 41 270"
 WEBER_PHONE = "+49 (0)341 355 785 70"
@@ -229,6 +228,46 @@ def test_a_topic_both_hubs_could_cover_is_kept_while_asking(monkeypatch):
     assert slots == {"hub": None, "topic": "energy"}
 
 
+# What the domain used to spell out six times; now built from the knowledge base.
+HUB_BUTTONS = {
+    "en": [
+        {"title": "Dresden: smart systems, basic research", "payload": '/inform{"hub":"dresden"}'},
+        {
+            "title": "Leipzig: smart infrastructure, practical applications",
+            "payload": '/inform{"hub":"leipzig"}',
+        },
+    ],
+    "de": [
+        {
+            "title": "Dresden: Smart Systems, Grundlagenforschung",
+            "payload": '/inform{"hub":"dresden"}',
+        },
+        {
+            "title": "Leipzig: Smart Infrastructure, praktische Anwendungen",
+            "payload": '/inform{"hub":"leipzig"}',
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_every_which_hub_question_has_the_hub_buttons_of_the_knowledge_base(language, monkeypatch):
+    from actions.enquiry import ActionAskHub
+    from bot.routing import Clarification
+
+    messages, _ = run(ActionRouteEnquiry(), "ask_routing", slots={"language": language})
+    assert values(messages, "utter_ask_which_hub")["buttons"] == HUB_BUTTONS[language]
+    messages, _ = run(ActionAskHub(), "request_enquiry", slots={"language": language})
+    assert said(messages) == ["utter_ask_hub"]
+    assert messages[0]["buttons"] == HUB_BUTTONS[language]
+    monkeypatch.setattr(
+        "actions.routing.route", lambda need, facts: Clarification(facts.hubs, "energy")
+    )
+    messages, _ = run(ActionRouteEnquiry(), "ask_routing", slots={"language": language})
+    asked = values(messages, "utter_ask_which_hub_for_subject")
+    assert asked["buttons"] == HUB_BUTTONS[language]
+
+
 def test_a_pending_topic_is_kept_when_the_visitor_picks_the_hub():
     messages, _ = run(
         ActionRouteEnquiry(), "inform", {"hub": "leipzig"}, slots={"topic": "ehealth"}
@@ -259,31 +298,24 @@ def test_every_response_an_action_uses_exists_in_the_domain():
     import re
     from pathlib import Path
 
-    import yaml
-
     from bot.knowledge.facts import ORGANISATION_KINDS, TIMEFRAMES
     from bot.routing import REASON_KINDS
 
     root = Path(__file__).resolve().parents[1]
-    domain = yaml.safe_load((root / "domain.yml").read_text())
     source = "".join(p.read_text() for p in (root / "actions").glob("*.py"))
     used = set(re.findall(r'"(utter_[a-z_]+)"', source))
     used |= {f"utter_partners_{kind}" for kind in ORGANISATION_KINDS}
     used |= {f"utter_programme_{timeframe}" for timeframe in TIMEFRAMES}
     used |= {f"utter_route_{kind}" for kind in REASON_KINDS}
-    assert used - set(domain["responses"]) == set()
+    assert used - set(DOMAIN["responses"]) == set()
 
 
 def test_the_action_server_registers_every_custom_action_of_the_domain():
-    from pathlib import Path
-
-    import yaml
     from rasa_sdk.executor import ActionExecutor
 
-    domain = yaml.safe_load((Path(__file__).resolve().parents[1] / "domain.yml").read_text())
     executor = ActionExecutor()
     executor.register_package("actions")
-    assert set(domain["actions"]) <= set(executor.actions)
+    assert set(DOMAIN["actions"]) <= set(executor.actions)
 
 
 def test_in_a_german_conversation_facts_and_lists_are_german():
@@ -297,3 +329,43 @@ def test_in_a_german_conversation_facts_and_lists_are_german():
     )
     public = values(messages, "utter_partners_public")["partners"]
     assert public == "Freistaat Sachsen und Stadt Leipzig"
+
+
+def test_every_programme_question_is_asked_by_an_intent_of_the_domain():
+    from actions.programmes import QUESTION_OF_INTENT
+    from bot.knowledge.facts import PROGRAMME_QUESTIONS
+
+    assert sorted(QUESTION_OF_INTENT.values()) == sorted(PROGRAMME_QUESTIONS)
+    assert set(QUESTION_OF_INTENT) <= set(DOMAIN["intents"])
+
+
+def test_a_renamed_programme_keeps_answering_its_questions(kb_copy, sqlite_factory, monkeypatch):
+    from bot.knowledge.store import KnowledgeBase, load_file
+
+    text = kb_copy.read_text(encoding="utf-8")
+    kb_copy.write_text(text.replace("- key: venture_fund\n", "- key: seed_fund\n"), "utf-8")
+    load_file(kb_copy, sqlite_factory)
+    monkeypatch.setattr(actions.context, "knowledge_base", KnowledgeBase(sqlite_factory))
+    messages, _ = run(ActionAnswerProgramme(), "ask_funding")
+    assert said(messages) == [
+        "utter_programme_now",
+        "utter_programme_medium_term",
+        "utter_contact_line",
+    ]
+    assert "venture capital fund" in values(messages, "utter_programme_medium_term")["description"]
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_answers_about_both_hubs_fill_every_placeholder_named_after_a_hub(language):
+    """utter_compare_hubs and utter_contacts_both name hub keys ({dresden_contact});
+    a hub renamed in the knowledge base must not leave them unfilled."""
+    import re
+
+    slots = {"language": language}
+    messages = run(ActionCompareHubs(), "compare_hubs", slots=slots)[0]
+    messages += run(ActionAnswerContact(), "ask_contact", slots=slots)[0]
+    assert {"utter_compare_hubs", "utter_contacts_both"} <= set(said(messages))
+    for message in messages:
+        for variant in DOMAIN["responses"][message["response"]]:
+            placeholders = set(re.findall(r"{(\w+)}", variant["text"]))
+            assert placeholders <= set(message), (message["response"], placeholders - set(message))

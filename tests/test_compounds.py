@@ -1,6 +1,6 @@
 """Compounds are read as the topic they end in."""
 
-from nlu.compounds import CompoundReader
+from nlu.pipeline.compounds import CompoundReader
 
 reader = CompoundReader(
     ["sensoren", "energie", "elektronik", "medicine", "health", "sensor", "iot"],

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
+from harness.servers import running_assistant
 from tests.support.responses import says_any
-from tests.support.servers import running_assistant
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.servers import Visitor
+from harness.servers import Visitor
 
 pytestmark = pytest.mark.e2e
 

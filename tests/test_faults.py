@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.servers import Visitor, _stop, running_assistant
 from tests.support.responses import says
-from tests.support.servers import Visitor, _stop, running_assistant
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.servers import Visitor
 from tests.support.responses import says, spoken_in
-from tests.support.servers import Visitor
 
 pytestmark = pytest.mark.e2e
 

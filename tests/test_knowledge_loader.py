@@ -160,3 +160,148 @@ def test_a_running_server_sees_a_reload_after_its_refresh_interval(kb_copy, sqli
     assert store.KnowledgeBase(sqlite_factory).facts().contact("eric_weber").phone == (
         "+49 (0)341 111"
     )
+
+
+ENERGY_SYNONYMS = "    synonyms: [energy, energy sector,"
+ENERGY = "topics[10] (key 'energy')"
+
+
+@pytest.mark.parametrize(
+    "original, broken, message",
+    [
+        (
+            ENERGY_SYNONYMS,
+            "    synonym: [energy, energy sector,",
+            f"{ENERGY}: unknown field 'synonym' (did you mean 'synonyms'?)",
+        ),
+        (
+            "      synonyms: [energie, energiewende,",
+            "      synonym: [energie, energiewende,",
+            f"{ENERGY}: unknown field 'de.synonym' (did you mean 'de.synonyms'?)",
+        ),
+        (
+            "    hub: leipzig\n    focus: true\n    synonyms: [energy,",
+            "    hub: leipzig\n    focus: true\n    sector: energy\n    synonyms: [energy,",
+            f"{ENERGY}: unknown field 'sector' (known: key, name, hub, focus, synonyms, de)",
+        ),
+        (
+            "  - {hub: leipzig, contact: eric_weber}",
+            "  - {hub: leipzig, contact: eric_weber, de: {contact: eric_weber}}",
+            "routing[1] (key 'leipzig'): unknown field 'de' (known: hub, contact)",
+        ),
+        (
+            "partner_lists_complete: false\n",
+            "partner_lists_complete: false\npartner_list_complete: true\n",
+            "unknown top-level key 'partner_list_complete' (did you mean 'partner_lists_complete'?)",
+        ),
+        (
+            "  launched: false",
+            "  launched: false\n  lunched: true",
+            "website: unknown field 'lunched' (did you mean 'launched'?)",
+        ),
+        ("version: 1", "version: 2", "version: 2 is not 1"),
+    ],
+)
+def test_an_unknown_key_is_refused_with_file_entry_and_key(
+    kb_copy, sqlite_factory, original, broken, message
+):
+    store.load_file(kb_copy, sqlite_factory)
+    before = store.KnowledgeBase(sqlite_factory).facts()
+    text = kb_copy.read_text(encoding="utf-8")
+    assert text.count(original) == 1
+    kb_copy.write_text(text.replace(original, broken), encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError) as error:
+        store.load_file(kb_copy, sqlite_factory)
+    assert f"{kb_copy}: {message}" in str(error.value), str(error.value)
+    assert store.KnowledgeBase(sqlite_factory).facts() == before
+
+
+def test_make_kb_refuses_an_unknown_key_naming_it_and_keeps_the_database(
+    kb_copy, capsys, monkeypatch, tmp_path
+):
+    """What `make kb` runs (python -m bot kb load), on a file with a typo."""
+    from bot import db
+    from bot.__main__ import main
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["kb", "load", str(kb_copy)]) == 0
+    before = store.KnowledgeBase(db.session_factory(url)).facts()
+    text = kb_copy.read_text(encoding="utf-8")
+    kb_copy.write_text(text.replace(ENERGY_SYNONYMS, "    synonym: [energy, energy sector,"))
+    capsys.readouterr()
+    assert main(["kb", "load", str(kb_copy)]) == 2
+    err = capsys.readouterr().err
+    assert "NOT loaded; the database is unchanged" in err
+    assert f"  {kb_copy}: {ENERGY}: unknown field 'synonym' (did you mean 'synonyms'?)\n" in err, (
+        err
+    )
+    assert store.KnowledgeBase(db.session_factory(url)).facts() == before
+    assert before.topic("energy").synonyms[:2] == ("energy", "energy sector")
+
+
+def test_every_section_is_read_stored_and_recognised_from_one_declaration(facts):
+    from dataclasses import fields
+
+    from bot.knowledge.facts import SECTIONS, Facts
+    from bot.knowledge.models import ROWS
+
+    names = [s.name for s in SECTIONS]
+    assert set(names) <= {f.name for f in fields(Facts)}
+    assert all(s.value_class in ROWS for s in SECTIONS)
+    assert all(isinstance(getattr(facts, name), tuple) for name in names)
+    assert {s.entity: s.name for s in SECTIONS if s.entity} == {
+        "hub": "hubs",
+        "topic": "topics",
+        "organisation": "organisations",
+        "programme": "programmes",
+        "trail": "trails",
+        "person": "contacts",
+        "org_kind": "partner_kinds",
+    }
+
+
+def test_which_programmes_answer_which_question_is_knowledge_base_data(facts):
+    assert [p.key for p in facts.programmes_answering("funding")] == ["spinlab", "venture_fund"]
+    assert [p.key for p in facts.programmes_answering("spinlab")] == ["spinlab"]
+    assert [p.key for p in facts.programmes_answering("office_space")] == ["rental_units"]
+    assert [p.key for p in facts.programmes_answering("website")] == ["joint_website"]
+
+
+@pytest.mark.parametrize(
+    "original, broken, message",
+    [
+        (
+            "    answers: [office_space]\n",
+            "    answers: [office]\n",
+            "programmes[2] (key 'rental_units'): answers 'office' is not one of spinlab, "
+            "funding, office_space, website (did you mean 'office_space'?)",
+        ),
+        (
+            "    answers: [website]\n",
+            "",
+            "programmes: no programme answers 'website'",
+        ),
+    ],
+)
+def test_a_question_no_programme_answers_is_refused(kb_copy, original, broken, message):
+    text = kb_copy.read_text(encoding="utf-8")
+    assert text.count(original) == 1
+    kb_copy.write_text(text.replace(original, broken), encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError) as error:
+        store.document.read(kb_copy)
+    assert message in str(error.value), str(error.value)
+
+
+def test_a_database_loaded_before_programme_answers_asks_for_a_reload(sqlite_factory, loaded_kb):
+    from sqlalchemy import update
+
+    from bot.knowledge.models import ProgrammeRow
+
+    with sqlite_factory.begin() as session:  # as migration 0004 leaves an older database
+        session.execute(update(ProgrammeRow).values(answers=""))
+    with pytest.raises(
+        LookupError,
+        match="which programmes answer spinlab, funding, office_space, website: run `make kb`",
+    ):
+        store.KnowledgeBase(sqlite_factory).facts()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nlu.components.language import LanguageDetector
-from nlu.language import LanguageModel
+from nlu.pipeline.language import LanguageModel
 
 ENGLISH = [
     "who is the contact for energy in leipzig",

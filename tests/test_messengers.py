@@ -13,9 +13,9 @@ from itertools import count
 
 import pytest
 
+from harness.servers import post, running_assistant
 from tests.support.messengers import meta_signature, telegram_update, wait_until
 from tests.support.responses import says
-from tests.support.servers import post, running_assistant
 
 pytestmark = pytest.mark.e2e
 

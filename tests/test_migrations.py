@@ -16,7 +16,7 @@ import bot.enquiries.models  # noqa: F401
 from bot import db
 from bot.knowledge import store
 from bot.knowledge.models import MetaRow, TranslationRow
-from tests.support.servers import reachable
+from harness.servers import reachable
 
 
 def differences(url: str) -> list:

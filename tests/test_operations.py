@@ -10,10 +10,10 @@ import uuid
 
 import pytest
 
+from harness.servers import Visitor, free_port, post, reachable, running_assistant
 from tests.support.messengers import telegram_update, wait_until
 from tests.support.metrics import get, samples, total, value
 from tests.support.responses import says
-from tests.support.servers import Visitor, free_port, post, reachable, running_assistant
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +55,7 @@ def assistant(tmp_path_factory, smtp, dispatcher_port):
         tmp_path_factory.mktemp("operations"),
         extra_env=env,
         with_dispatcher=True,
-        endpoints_extra="event_broker:\n  type: nlu.observability.MeteredEventBroker\n",
+        endpoints_extra="event_broker:\n  type: nlu.server.broker.MeteredEventBroker\n",
     ) as running:
         yield running
     if "EVENT_BROKER_URL" in env:
@@ -189,7 +189,8 @@ def test_log_lines_are_json_and_name_the_conversation(assistant):
     visitor.says("Who is the contact for Leipzig?")
 
     def telegram_lines():
-        return [l for l in log_lines(assistant, "rasa.log") if l.get("conversation_id") == "4242"]
+        lines = log_lines(assistant, "rasa.log")
+        return [line for line in lines if line.get("conversation_id") == "4242"]
 
     assert wait_until(telegram_lines), "no Rasa log line names the Telegram conversation"
     rasa = telegram_lines()

@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import create_engine, text
 
+from harness.production import REDIS, production_env, shared_endpoints
+from harness.servers import Visitor, reachable, running_assistant
 from tests.support import postgres
 from tests.support.metrics import get
-from tests.support.production import REDIS, production_env, shared_endpoints
-from tests.support.servers import Visitor, reachable, running_assistant
 
 pytestmark = pytest.mark.e2e
 

@@ -13,16 +13,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support.messengers import telegram_update
-from tests.support.metrics import get, samples, value
-from tests.support.production import balancer as production_balancer
-from tests.support.production import (
+from harness.production import balancer as production_balancer
+from harness.production import (
     production_env,
     shared_endpoints,
     tracker_database,
     unavailable,
 )
-from tests.support.servers import post, running_assistant
+from harness.servers import post, running_assistant
+from tests.support.messengers import telegram_update
+from tests.support.metrics import get, samples, value
 
 pytestmark = pytest.mark.e2e
 

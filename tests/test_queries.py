@@ -46,7 +46,9 @@ def test_german_facts_keep_proper_names_and_translate_the_rest(loaded_kb):
     german = english.in_language("de")
     assert german.language == "de" and german.in_language("en") is english
     for section in ("hubs", "topics", "programmes", "trails"):
-        for en_item, de_item in zip(getattr(english, section), getattr(german, section)):
+        for en_item, de_item in zip(
+            getattr(english, section), getattr(german, section), strict=True
+        ):
             assert de_item.key == en_item.key and de_item.name != en_item.name, de_item
     assert german.organisation("fraunhofer_ipms").name == "Fraunhofer IPMS"
     assert german.programme("spinlab").name.startswith("SpinLab")

@@ -10,9 +10,10 @@ import uuid
 import pytest
 import redis
 
+from bot import settings
 from bot.messengers.shared_ids import TTL_SECONDS, RedisSeenIds, seen_ids
 from bot.messengers.updates import SeenIds
-from tests.support.servers import free_port, reachable
+from harness.servers import free_port, reachable
 
 REDIS = ("127.0.0.1", 6379)
 DB = 1
@@ -37,8 +38,7 @@ def prefix():
 def servers(prefix: str, count: int = 2, **options) -> list[RedisSeenIds]:
     """The memories of ``count`` Rasa servers' Telegram channels."""
     return [
-        RedisSeenIds("telegram:123", *REDIS, db=DB, prefix=prefix, **options)
-        for _ in range(count)
+        RedisSeenIds("telegram:123", *REDIS, db=DB, prefix=prefix, **options) for _ in range(count)
     ]
 
 
@@ -109,5 +109,6 @@ def test_redis_is_used_when_redis_host_is_set(monkeypatch):
     assert isinstance(seen_ids("facebook"), SeenIds)
     monkeypatch.setenv("REDIS_HOST", "redis.internal")
     monkeypatch.setenv("REDIS_KEY_PREFIX", "hubprod")
+    settings.reset()  # as a restarted process reads them
     shared = seen_ids("facebook")
     assert isinstance(shared, RedisSeenIds) and shared.key_prefix == "hubprod:seen:facebook:"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from nlu.spelling import Speller, edit_distance
+from nlu.pipeline.spelling import Speller, edit_distance
 
 
 def test_edit_distance_counts_transpositions_once():

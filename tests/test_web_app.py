@@ -7,7 +7,7 @@ import asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.web.app import create_app
-from tests.support.servers import free_port
+from harness.servers import free_port
 
 
 def with_client(check, rasa_url: str = "http://127.0.0.1:9"):

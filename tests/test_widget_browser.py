@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import PROJECT_ROOT
-from tests.support.servers import _start, _stop, _wait_http, free_port, running_assistant
+from harness.servers import _start, _stop, _wait_http, free_port, running_assistant
 
 pytestmark = pytest.mark.e2e
 
@@ -175,7 +175,7 @@ def test_no_serious_accessibility_violations(browser, servers):
 
 
 def test_widget_size_and_time_to_usable(browser, servers):
-    """Not a speed assertion: records the figures the README reports."""
+    """Not a speed assertion: records the figures docs/widget.md reports."""
     _, origin = servers
     request = urllib.request.Request(
         origin + "/widget/hub-widget.js", headers={"Accept-Encoding": "gzip"}

@@ -53,10 +53,9 @@ def reference_for(enquiry_id: int, year: int) -> str:
 def submit(new: NewEnquiry, factory: sessionmaker | None = None) -> StoredEnquiry:
     """Store the enquiry and queue its e-mails, atomically."""
     factory = factory or db.session_factory()
-    db.create_schema(factory)
     now = utcnow()
-    sender = settings.mail_from()
-    give_up_at = now + timedelta(hours=settings.handoff_give_up_hours())
+    sender = settings.get().mail_from
+    give_up_at = now + timedelta(hours=settings.get().handoff_give_up_hours)
     with factory.begin() as session:
         enquiry = EnquiryRow(
             created_at=now,
@@ -109,7 +108,6 @@ def enquiries(
     factory: sessionmaker | None = None, reference: str | None = None
 ) -> list[EnquiryRow]:
     factory = factory or db.session_factory()
-    db.create_schema(factory)
     query = select(EnquiryRow).options(selectinload(EnquiryRow.outbox)).order_by(EnquiryRow.id)
     if reference:
         query = query.where(EnquiryRow.reference == reference)
@@ -163,14 +161,13 @@ def resend(reference: str, factory: sessionmaker | None = None) -> int:
         )
         for row in rows:
             row.status, row.next_attempt_at = "pending", now
-            row.give_up_at = now + timedelta(hours=settings.handoff_give_up_hours())
+            row.give_up_at = now + timedelta(hours=settings.get().handoff_give_up_hours)
         return len(rows)
 
 
 def _delete_enquiries(condition, factory: sessionmaker | None) -> int:
     """Delete the enquiries matching ``condition`` with their transcripts and e-mails."""
     factory = factory or db.session_factory()
-    db.create_schema(factory)
     with factory.begin() as session:
         ids = session.execute(select(EnquiryRow.id).where(condition)).scalars().all()
         session.execute(delete(OutboxRow).where(OutboxRow.enquiry_id.in_(ids)))

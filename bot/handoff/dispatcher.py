@@ -96,8 +96,10 @@ class FileTransport:
 
 
 def transport_from_settings():
-    options = settings.smtp()
-    return SmtpTransport(options) if options else FileTransport(settings.outbox_dir())
+    current = settings.get()
+    if current.smtp is None:
+        return FileTransport(current.outbox_dir)
+    return SmtpTransport(current.smtp.client_options())
 
 
 def backoff(attempts: int, first_retry: timedelta = FIRST_RETRY) -> timedelta:
@@ -200,7 +202,7 @@ class Dispatcher:
                     await self.count_mails()
                     last_count = loop.time()
                 if loop.time() - last_purge >= purge_every:
-                    days = settings.enquiry_retention_days()
+                    days = settings.get().enquiry_retention_days
                     removed = await loop.run_in_executor(None, purge, days, self.factory)
                     if removed:
                         log.info(

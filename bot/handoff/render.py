@@ -108,7 +108,7 @@ def contact_message(enquiry, contact: Contact, sender: str) -> EmailMessage:
     """To the contact person, Reply-To the visitor, plain text and HTML."""
     values = _values(enquiry, contact)
     transcript = json.loads(enquiry.transcript)
-    language = settings.contact_mail_language()
+    language = settings.get().contact_mail_language
     subject = _subjects(language)["contact"].safe_substitute(
         {k: header_text(v) for k, v in values.items()}
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Iterable
 
 APPROACHES = ("basic_research", "practical_application")
@@ -15,11 +15,15 @@ PROGRAMME_STATUSES = ("active", "planned")
 TIMEFRAMES = ("now", "soon", "medium_term", "long_term", "unspecified")
 BASE_LANGUAGE = "en"  # the language of the fields themselves; others come as translations
 LANGUAGES = (BASE_LANGUAGE, "de")
-# Sections of keyed entries (routing rules and partner kinds are not looked up by key).
-ITEM_SECTIONS = ("hubs", "topics", "organisations", "programmes", "trails", "contacts")
+# The questions of the dialogue that programmes answer ("what is SpinLab?", "is there
+# funding?", "office space?", "the website?"). Each programme lists those it answers
+# under ``answers:``, so a renamed or removed programme cannot silently drop an answer:
+# the loader refuses a question no programme answers and names outside this list.
+PROGRAMME_QUESTIONS = ("spinlab", "funding", "office_space", "website")
 # Fields a visitor reads, which the knowledge base may give in each language.
 TRANSLATABLE_FIELDS = (
     "name",
+    "theme",
     "approach_text",
     "strategy",
     "mission",
@@ -41,12 +45,19 @@ class Hub:
     key: str
     name: str
     city: str
+    theme: str  # what the hub is about in a word or two ("smart systems"), for its button
     approach: str
     approach_text: str
     strategy: str
     mission: str
     location: str
     synonyms: tuple[str, ...] = ()
+
+    def choice_title(self) -> str:
+        """How a visitor picks this hub when asked which one: city, theme and approach,
+        e.g. "Dresden: smart systems, basic research". Built from the facts so that the
+        buttons of every "which hub?" say what the knowledge base says, in its language."""
+        return f"{self.city}: {self.theme}, {self.approach_text}"
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ class Programme:
     timeframe: str
     description: str
     synonyms: tuple[str, ...] = ()
+    answers: tuple[str, ...] = ()  # PROGRAMME_QUESTIONS this programme answers
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,40 @@ class PartnerKind:
 class RoutingRule:
     hub: str
     contact: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the knowledge base, declared once: its name in the YAML (also the
+    attribute of :class:`Facts` and the owner kind of its stored words), what each entry
+    becomes, the field with its names' variants, and the entity label under which the
+    NLU reports its keys. The loader, the database, the spaCy rules derive from these."""
+
+    name: str
+    value_class: type
+    words: str | None = "synonyms"
+    entity: str | None = None
+
+    @property
+    def keyed(self) -> bool:
+        """Entries are looked up, stored and updated by their ``key``."""
+        return "key" in {f.name for f in fields(self.value_class)}
+
+
+# Every section, in the order the loader reports and the database writes them (hubs
+# first: every other table refers to them). The entity order is the entity ruler's.
+SECTIONS = (
+    Section("hubs", Hub, entity="hub"),
+    Section("topics", Topic, entity="topic"),
+    Section("organisations", Organisation, words="aliases", entity="organisation"),
+    Section("programmes", Programme, entity="programme"),
+    Section("trails", Trail, entity="trail"),
+    Section("contacts", Contact, entity="person"),
+    Section("partner_kinds", PartnerKind, entity="org_kind"),
+    Section("routing", RoutingRule, words=None),
+)
+# Sections of keyed entries: everything but the routing rules.
+ITEM_SECTIONS = tuple(section.name for section in SECTIONS if section.keyed)
 
 
 @dataclass(frozen=True, order=True)
@@ -216,6 +262,10 @@ class Facts:
 
     def programmes_of(self, hub_key: str | None) -> list[Programme]:
         return [p for p in self.programmes if p.hub == hub_key]
+
+    def programmes_answering(self, question: str) -> list[Programme]:
+        """The programmes that answer one of PROGRAMME_QUESTIONS, in the brief's order."""
+        return [p for p in self.programmes if question in p.answers]
 
     def trails_of(self, hub_key: str) -> list[Trail]:
         return [t for t in self.trails if t.hub == hub_key]

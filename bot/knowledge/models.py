@@ -6,6 +6,16 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Text
 
 from bot.db import Base
+from bot.knowledge.facts import (
+    Contact,
+    Hub,
+    Organisation,
+    PartnerKind,
+    Programme,
+    RoutingRule,
+    Topic,
+    Trail,
+)
 
 
 class _Listed:
@@ -19,6 +29,7 @@ class HubRow(_Listed, Base):
     key = Column(String(64), primary_key=True)
     name = Column(String(200), nullable=False)
     city = Column(String(100), nullable=False)
+    theme = Column(Text, nullable=False)
     approach = Column(String(32), nullable=False)
     approach_text = Column(Text, nullable=False)
     strategy = Column(Text, nullable=False)
@@ -50,6 +61,7 @@ class ProgrammeRow(_Listed, Base):
     status = Column(String(16), nullable=False)
     timeframe = Column(String(16), nullable=False)
     description = Column(Text, nullable=False)
+    answers = Column(Text, nullable=False, default="")  # question names, space-separated
 
 
 class TrailRow(_Listed, Base):
@@ -83,7 +95,8 @@ class RoutingRuleRow(Base):
 
 
 class SynonymRow(_Listed, Base):
-    """Synonyms of hubs, topics, programmes, trails and contacts; aliases of organisations."""
+    """The names' variants of every keyed entry (its section's ``words`` field:
+    synonyms, or aliases of organisations); ``owner_kind`` is the section."""
 
     __tablename__ = "kb_synonym"
     owner_kind = Column(String(32), primary_key=True)
@@ -103,7 +116,23 @@ class TranslationRow(Base):
 
 
 class MetaRow(Base):
+    """Facts about the knowledge base as a whole: its revision, the website, whether the
+    partner lists are complete, and which programmes answer each programme question."""
+
     __tablename__ = "kb_meta"
     name = Column(String(64), primary_key=True)
     value = Column(Text, nullable=False)
     flag = Column(Boolean, nullable=True)
+
+
+# value class of a section (bot.knowledge.facts.SECTIONS) -> the table of its entries
+ROWS = {
+    Hub: HubRow,
+    Topic: TopicRow,
+    Organisation: OrganisationRow,
+    Programme: ProgrammeRow,
+    Trail: TrailRow,
+    Contact: ContactRow,
+    PartnerKind: PartnerKindRow,
+    RoutingRule: RoutingRuleRow,
+}

@@ -8,55 +8,36 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import db
+from bot import db, settings
 from bot.knowledge import document
 from bot.knowledge.facts import (
-    Contact,
+    PROGRAMME_QUESTIONS,
+    SECTIONS,
     Facts,
-    Hub,
-    Organisation,
-    PartnerKind,
-    Programme,
     RoutingRule,
-    Topic,
-    Trail,
     Translation,
 )
-from bot.knowledge.models import (
-    ContactRow,
-    HubRow,
-    MetaRow,
-    OrganisationRow,
-    PartnerKindRow,
-    ProgrammeRow,
-    RoutingRuleRow,
-    SynonymRow,
-    TopicRow,
-    TrailRow,
-    TranslationRow,
-)
+from bot.knowledge.models import ROWS, MetaRow, RoutingRuleRow, SynonymRow, TranslationRow
 
-# (section of Facts, value class, table, name of its synonym list); parents first
-_TABLES = (
-    ("hubs", Hub, HubRow, "synonyms"),
-    ("contacts", Contact, ContactRow, "synonyms"),
-    ("topics", Topic, TopicRow, "synonyms"),
-    ("organisations", Organisation, OrganisationRow, "aliases"),
-    ("programmes", Programme, ProgrammeRow, "synonyms"),
-    ("trails", Trail, TrailRow, "synonyms"),
-    ("partner_kinds", PartnerKind, PartnerKindRow, "synonyms"),
-)
+# The sections stored row by row, hubs first (the others refer to them).
+_KEYED = tuple(section for section in SECTIONS if section.keyed)
 
 
 def _columns(value, row_class) -> dict:
+    """The row's columns of a fact; a tuple of names (a programme's answers) is stored
+    as one space-separated text."""
     names = {column.name for column in row_class.__table__.columns}
-    return {k: v for k, v in asdict(value).items() if k in names}
+    return {
+        k: " ".join(v) if isinstance(v, tuple) else v
+        for k, v in asdict(value).items()
+        if k in names
+    }
 
 
 def save(facts: Facts, factory: sessionmaker) -> None:
@@ -66,16 +47,20 @@ def save(facts: Facts, factory: sessionmaker) -> None:
         session.execute(delete(RoutingRuleRow))
         session.execute(delete(SynonymRow))
         session.execute(delete(TranslationRow))
-        for section, _value_class, row_class, synonyms_field in _TABLES:
-            for position, item in enumerate(getattr(facts, section)):
+        for section in _KEYED:
+            row_class = ROWS[section.value_class]
+            for position, item in enumerate(getattr(facts, section.name)):
                 session.merge(row_class(**_columns(item, row_class), position=position))
-                for rank, text in enumerate(getattr(item, synonyms_field)):
+                for rank, text in enumerate(getattr(item, section.words)):
                     session.add(
-                        SynonymRow(owner_kind=section, owner_key=item.key, text=text, position=rank)
+                        SynonymRow(
+                            owner_kind=section.name, owner_key=item.key, text=text, position=rank
+                        )
                     )
         session.flush()
-        for section, _value_class, row_class, _synonyms in reversed(_TABLES):
-            keys = [item.key for item in getattr(facts, section)]
+        for section in reversed(_KEYED):
+            row_class = ROWS[section.value_class]
+            keys = [item.key for item in getattr(facts, section.name)]
             session.execute(delete(row_class).where(row_class.key.not_in(keys)))
         for rule in facts.routing:
             session.add(RoutingRuleRow(hub=rule.hub, contact=rule.contact))
@@ -99,19 +84,25 @@ def read(session: Session) -> Facts:
     synonyms: dict[tuple[str, str], list[str]] = {}
     for row in session.execute(select(SynonymRow).order_by(SynonymRow.position)).scalars():
         synonyms.setdefault((row.owner_kind, row.owner_key), []).append(row.text)
-    sections = {}
-    for section, value_class, row_class, synonyms_field in _TABLES:
-        names = [f.name for f in fields(value_class) if f.name != synonyms_field]
-        sections[section] = tuple(
-            value_class(
-                **{name: getattr(row, name) for name in names},
-                **{synonyms_field: tuple(synonyms.get((section, row.key), ()))},
-            )
-            for row in session.execute(select(row_class).order_by(row_class.position)).scalars()
-        )
     meta = {row.name: row for row in session.execute(select(MetaRow)).scalars()}
     if "revision" not in meta:
         raise LookupError("the knowledge base is empty: run `make kb` (python -m bot kb load)")
+    sections = {}
+    for section in _KEYED:
+        row_class = ROWS[section.value_class]
+        columns = {column.name for column in row_class.__table__.columns}
+        names = [f.name for f in fields(section.value_class) if f.name in columns]
+        sections[section.name] = tuple(
+            section.value_class(
+                **{name: getattr(row, name) for name in names},
+                **{section.words: tuple(synonyms.get((section.name, row.key), ()))},
+            )
+            for row in session.execute(select(row_class).order_by(row_class.position)).scalars()
+        )
+    sections["programmes"] = tuple(
+        replace(p, answers=tuple(p.answers.split())) for p in sections["programmes"]
+    )
+    _require_every_question_answered(sections["programmes"])
     routing = tuple(
         RoutingRule(hub=row.hub, contact=row.contact)
         for row in session.execute(select(RoutingRuleRow).order_by(RoutingRuleRow.hub)).scalars()
@@ -133,8 +124,29 @@ def read(session: Session) -> Facts:
     )
 
 
+def _require_every_question_answered(programmes) -> None:
+    """The loader refuses a file that leaves a question unanswered, so a database that
+    does is older than the question (loaded before it was declared): answering it with
+    nothing would be silent."""
+    answered = {question for programme in programmes for question in programme.answers}
+    missing = [q for q in PROGRAMME_QUESTIONS if q not in answered]
+    if missing:
+        raise LookupError(
+            f"the knowledge base in the database does not say which programmes answer "
+            f"{', '.join(missing)}: run `make kb` (python -m bot kb load)"
+        )
+
+
 def _revision(session: Session) -> str | None:
     return session.execute(select(MetaRow.value).where(MetaRow.name == "revision")).scalar()
+
+
+def database_revision(factory: sessionmaker | None = None) -> str | None:
+    """The revision of the knowledge base the database holds (None: never loaded).
+    Blocks on SQL; async callers run it in an executor."""
+    factory = factory or db.session_factory(settings.get().database_url)  # as configured now
+    with factory() as session:
+        return _revision(session)
 
 
 class KnowledgeBase:

@@ -1,7 +1,8 @@
 """Facebook Messenger (Meta's Send API and webhooks) as the assistant meets it,
 without Rasa: the signature that proves a webhook call comes from Meta, what the
 events mean, and what the assistant sends back. WhatsApp's Cloud API signs its
-webhooks the same way (``X-Hub-Signature-256``)."""
+webhooks the same way (``X-Hub-Signature-256``). The Rasa channel that serves the
+webhook is ``nlu/channels/facebook.py``."""
 
 from __future__ import annotations
 

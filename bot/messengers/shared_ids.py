@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Hashable
+from dataclasses import asdict
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -65,5 +66,5 @@ class RedisSeenIds:
 def seen_ids(namespace: str) -> SeenIds | RedisSeenIds:
     """Shared in Redis when ``REDIS_HOST`` is set (several Rasa servers), else this
     process's own memory."""
-    config = settings.redis()
-    return RedisSeenIds(namespace, **config) if config else SeenIds()
+    config = settings.get().redis
+    return RedisSeenIds(namespace, **asdict(config)) if config else SeenIds()

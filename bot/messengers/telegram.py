@@ -5,7 +5,8 @@ Telegram retries an update until the webhook answers 2xx, so the same ``update_i
 can arrive twice; stickers, photos, voice notes and edited messages arrive as
 updates too. Each of those becomes a message the dialogue understands (a text, a
 button payload, or an intent such as ``/non_text``), so every reply, in English or
-German, comes from the domain like any other.
+German, comes from the domain like any other. The Rasa channel that serves the
+webhook is ``nlu/channels/telegram.py``.
 """
 
 from __future__ import annotations

@@ -24,6 +24,6 @@ def run(connection) -> None:
 if (given := context.config.attributes.get("connection")) is not None:
     run(given)
 else:
-    with create_engine(settings.database_url()).connect() as connection:
+    with create_engine(settings.get().database_url).connect() as connection:
         run(connection)
         connection.commit()

@@ -8,7 +8,6 @@ import asyncio
 import gzip
 import hashlib
 import html
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -67,7 +66,7 @@ def content_security_policy(rasa_url: str) -> str:
 
 
 def create_app(rasa_url: str | None = None) -> web.Application:
-    rasa_url = (rasa_url or settings.rasa_public_url()).rstrip("/")
+    rasa_url = (rasa_url or settings.get().rasa_public_url).rstrip("/")
     version, assets = build_assets()
     page = Template((HERE / "static/index.html").read_text(encoding="utf-8"))
     policy = content_security_policy(rasa_url)
@@ -151,11 +150,12 @@ def _database_answers() -> None:
 
 
 def main() -> None:
-    port = int(os.environ.get("WEB_PORT", "8080"))
+    current = settings.get()
+    port = current.web_port
     logs.start("web")
     web.run_app(
         create_app(),
-        host=os.environ.get("WEB_HOST", "127.0.0.1"),
+        host=current.web_host,
         port=port,
         print=lambda *_: print(f"Web app on http://localhost:{port}/", flush=True),
     )

@@ -1,10 +1,7 @@
-"""Custom Rasa graph components. Every Rasa process that loads the assistant's
-model imports this package, so the speed-ups, the answers when the action server is
-down, the per-sender limits and the metrics apply there too."""
+"""The graph components config.yml names. Every Rasa process that loads the model
+imports this package, so that is where the Rasa server's patches are installed
+(all of them in nlu/server/patches.py)."""
 
-from nlu import observability, resilience, sender_limits, speedups
+from nlu.server import patches
 
-speedups.install()
-resilience.install()
-sender_limits.install()
-observability.install()
+patches.install_in_rasa_server()

@@ -22,8 +22,8 @@ from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from nlu.compounds import CompoundReader
-from nlu.spelling import Speller
+from nlu.pipeline.compounds import CompoundReader
+from nlu.pipeline.spelling import Speller
 
 
 @DefaultV1Recipe.register(

@@ -1,4 +1,4 @@
-"""Rasa adapter for :mod:`nlu.language`: reports the language of a message as the
+"""Rasa adapter for :mod:`nlu.pipeline.language`: reports the language of a message as the
 entity ``language``, which fills the slot of the same name.
 
 It reports nothing when it is not sure, so the slot keeps the conversation's
@@ -24,7 +24,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, METADATA, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.language import LanguageModel, balanced
+from nlu.pipeline.language import LanguageModel, balanced
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 from aiohttp import web
 
-from tests.support.servers import free_port
+from harness.servers import free_port
 
 
 class MessengerPlatforms:

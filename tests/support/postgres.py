@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg2
 
-from tests.support.servers import free_port
+from harness.servers import free_port
 
 USER = "postgres"  # the binaries refuse to run as root
 

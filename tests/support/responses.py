@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import re
 
-import yaml
+from tests.support import domain
 
-from bot.settings import PROJECT_ROOT
-
-RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+RESPONSES = domain.merged()["responses"]
 LANGUAGES = ("en", "de")
 
 

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 
-from tests.support.servers import free_port
+from harness.servers import free_port
 
 
 class Mailbox:

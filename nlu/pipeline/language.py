@@ -6,7 +6,7 @@ chat gets ("ja", "Ist SAP Partner?", "ehealth contact pls"): py3langid, the fast
 took "ja", "danke" and "hallo" for English. This one is a naive Bayes over the words
 and the character trigrams of words that visitors really write to this assistant,
 and it says when it is not sure, so that a name, an e-mail address, "ok" or a place
-name never switches the conversation's language. README ("German and English") has
+name never switches the conversation's language. docs/languages.md has
 the measured accuracy of both.
 """
 

@@ -27,7 +27,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
-        sio.eio.cors_allowed_origins = settings.cors_origins()
+        sio.eio.cors_allowed_origins = list(settings.get().cors_origins)
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid, data) -> None:

@@ -9,7 +9,7 @@ names and synonyms in both languages. Patterns match on lemmas, so "Smart Cities
 and "smart city" are one topic, and so are "Sensoren", "sensor" and "Sensorik".
 Rasa's ``SpacyNLP`` loads the result by path; nothing is downloaded at run time (the
 lookup table is serialised with the pipeline). One model serves both languages; the
-README ("German and English") gives the measurements behind that choice.
+docs/languages.md gives the measurements behind that choice.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from spacy.lookups import Lookups
 
 from bot import settings
 from bot.knowledge import document
-from bot.knowledge.facts import LANGUAGES, Facts
+from bot.knowledge.facts import LANGUAGES, SECTIONS, Facts
 
 LOOKUP_DATA = Path(spacy_lookups_data.__file__).parent / "data"
 UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
@@ -40,15 +40,11 @@ def without_umlauts(word: str) -> set[str]:
 
 
 # entity label -> Facts section whose keys are the entity values
-ENTITY_SECTIONS = {
-    "hub": "hubs",
-    "topic": "topics",
-    "organisation": "organisations",
-    "programme": "programmes",
-    "trail": "trails",
-    "person": "contacts",
-    "org_kind": "partner_kinds",
-}
+ENTITY_SECTIONS = {section.entity: section.name for section in SECTIONS if section.entity}
+# The key of the pipeline's meta.json naming the knowledge-base revision it was built
+# from. spaCy keeps meta.json in the loaded pipeline (``nlp.meta``), so a running Rasa
+# server can tell which revision its entity rules come from.
+REVISION_KEY = "kb_revision"
 
 
 def _names(item) -> list[str]:
@@ -110,10 +106,45 @@ def save(nlp: Language, target: Path, revision: str) -> None:
     """Write atomically: a half-written pipeline must never be loaded by Rasa."""
     staging = target.with_name(target.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
+    nlp.meta[REVISION_KEY] = revision
     nlp.to_disk(staging)
-    (staging / "kb_revision.json").write_text(json.dumps({"revision": revision}))
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
+
+
+def pipeline_revision(meta: dict | None) -> str | None:
+    """The knowledge-base revision a pipeline's meta (``nlp.meta``, meta.json) names."""
+    return (meta or {}).get(REVISION_KEY) or None
+
+
+def read_pipeline_meta(directory: Path) -> dict | None:
+    """meta.json of the pipeline in ``directory``; None if there is none to read."""
+    try:
+        return json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def entity_rules_problem(built: str | None, database: str | None) -> str | None:
+    """What an operator should know about entity rules built from revision ``built``
+    when the database holds revision ``database``; None when they are the same.
+
+    Any difference counts, as in the Makefile (every edit of the file rebuilds the
+    pipeline): the rules are cheap to rebuild, and guessing which edits leave names
+    alone would be a second definition of "changed"."""
+    if built and built == database:
+        return None
+    if not built:
+        return (
+            "unknown: the spaCy pipeline names no knowledge-base revision "
+            "(built before revisions were recorded; rebuild: `make spacy`, restart the Rasa server)"
+        )
+    if not database:
+        return f"unknown: built from revision {built}, the database holds no knowledge base"
+    return (
+        f"stale: built from revision {built}, database holds {database} "
+        "(rebuild: `make spacy`, then restart the Rasa server)"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -122,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     facts = document.read(args.knowledge_base)
-    target = args.output or settings.spacy_pipeline_dir()
+    target = args.output or settings.get().spacy_pipeline_dir
     target.parent.mkdir(parents=True, exist_ok=True)
     save(build(facts), target, facts.revision)
     print(

@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from bot.knowledge import document
-from tests.support.servers import Assistant, running_assistant
+from harness.servers import Assistant, running_assistant
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "data" / "eval"
 HELDOUT = EVAL_DIR / "heldout.yml"

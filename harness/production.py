@@ -16,7 +16,7 @@ from typing import Iterator
 import yaml
 
 from bot.settings import PROJECT_ROOT
-from tests.support.servers import _stop, _wait_http, free_port, reachable
+from harness.servers import _stop, _wait_http, free_port, reachable
 
 PG = ("127.0.0.1", 5432)
 REDIS = ("127.0.0.1", 6379)

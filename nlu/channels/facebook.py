@@ -1,0 +1,135 @@
+"""The Facebook Messenger channel, ``/webhooks/facebook/webhook``: Rasa's own, as a thin
+adapter over :mod:`bot.messengers.facebook` (reading events, building replies).
+
+Every POST must carry Meta's ``X-Hub-Signature-256`` over the raw body (401 without,
+403 wrong); oversized bodies get 413, malformed ones 400, and 404 while the channel is
+not configured. A redelivery is answered once, also on another Rasa server, and one
+sender's messages are handled in order. Replies go out through aiohttp.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.facebook import FacebookInput as RasaFacebookInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot import logs, settings
+from bot.messengers import facebook
+from bot.messengers.shared_ids import seen_ids
+from bot.messengers.updates import UnknownUpdate
+from nlu.channels.webhook import ChatOrder, json_body, refusal
+
+log = logging.getLogger(__name__)
+
+
+class FacebookOutput(OutputChannel):
+    @classmethod
+    def name(cls) -> Text:
+        return "facebook"
+
+    def __init__(self, api: facebook.GraphApi) -> None:
+        self.api = api
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self.api.send(facebook.send_body(recipient_id, text))
+
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        await self.api.send(facebook.send_body(recipient_id, text, buttons))
+
+    async def send_quick_replies(
+        self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        await self.send_text_with_buttons(recipient_id, text, quick_replies)
+
+
+class FacebookInput(RasaFacebookInput):
+    """Rasa's Messenger channel (``/webhooks/facebook/webhook``, verify-token handshake)
+    with Meta's SHA-256 signature enforced and replies sent without blocking. Enabled by
+    ``FACEBOOK_VERIFY_TOKEN``, ``FACEBOOK_APP_SECRET`` and ``FACEBOOK_PAGE_ACCESS_TOKEN``."""
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        return cls(settings.get().facebook)
+
+    def __init__(self, config: Optional[settings.Facebook]) -> None:
+        super().__init__(
+            config.verify_token if config else "",
+            config.app_secret if config else "",
+            config.page_access_token if config else "",
+        )
+        self.enabled = config is not None
+        self.seen = seen_ids("facebook")
+        self.order = ChatOrder()
+        self.output = (
+            FacebookOutput(facebook.GraphApi(config.page_access_token, config.api_base_url))
+            if config
+            else None
+        )
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        return self.output
+
+    def _refused(self, request: Request) -> Optional[HTTPResponse]:
+        if not self.enabled:
+            return refusal(404, "the Facebook Messenger channel is not enabled")
+        signature = request.headers.get("X-Hub-Signature-256")
+        if signature is None:
+            return refusal(401, "signature missing")
+        if not facebook.signature_is_valid(self.fb_secret, request.body or b"", signature):
+            return refusal(403, "wrong signature")
+        return None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("fb_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "enabled": self.enabled})
+
+        @webhook.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            token = request.args.get("hub.verify_token") or ""
+            if self.enabled and hmac.compare_digest(token.encode(), self.fb_verify.encode()):
+                return response.text(request.args.get("hub.challenge") or "")
+            return refusal(403, "wrong verify token")
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            refused = self._refused(request)
+            if refused is not None:
+                return refused
+            payload = json_body(request)
+            if isinstance(payload, HTTPResponse):
+                return payload
+            try:
+                events = facebook.read_events(payload)
+            except UnknownUpdate as error:
+                return refusal(400, str(error))
+            for incoming in events:
+                if await self.seen.first_time(incoming.message_id):
+                    async with self.order.of(incoming.sender_id):
+                        await self._handle(incoming, on_new_message)
+            return response.text("success")
+
+        return webhook
+
+    async def _handle(self, incoming: facebook.Incoming, on_new_message) -> None:
+        conversation = logs.conversation_id.set(incoming.sender_id)
+        try:
+            await on_new_message(
+                UserMessage(
+                    incoming.text, self.output, incoming.sender_id, input_channel=self.name()
+                )
+            )
+        except Exception:  # acknowledged either way; Meta would resend
+            log.exception("Messenger message %s could not be answered", incoming.message_id)
+        finally:
+            logs.conversation_id.reset(conversation)
