@@ -14,9 +14,14 @@ from bot import settings
 Base = declarative_base()  # every table of the assistant: knowledge base, enquiries, outbox
 
 
-@lru_cache(maxsize=None)
 def engine(url: str | None = None) -> Engine:
-    url = url or settings.get().database_url
+    """The engine of ``url``, default the configured ``DATABASE_URL`` (as configured
+    now: the URL is resolved before the cache, so settings read again are honoured)."""
+    return _engine(url or settings.get().database_url)
+
+
+@lru_cache(maxsize=None)
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     created = create_engine(url, future=True, pool_pre_ping=True)

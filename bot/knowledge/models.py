@@ -116,8 +116,8 @@ class TranslationRow(Base):
 
 
 class MetaRow(Base):
-    """Facts about the knowledge base as a whole: its revision, the website, whether the
-    partner lists are complete, and which programmes answer each programme question."""
+    """Facts about the knowledge base as a whole: its revision, the website, and whether
+    the partner lists are complete."""
 
     __tablename__ = "kb_meta"
     name = Column(String(64), primary_key=True)

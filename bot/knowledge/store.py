@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import db, settings
+from bot import db
 from bot.knowledge import document
 from bot.knowledge.facts import (
     PROGRAMME_QUESTIONS,
@@ -144,7 +144,7 @@ def _revision(session: Session) -> str | None:
 def database_revision(factory: sessionmaker | None = None) -> str | None:
     """The revision of the knowledge base the database holds (None: never loaded).
     Blocks on SQL; async callers run it in an executor."""
-    factory = factory or db.session_factory(settings.get().database_url)  # as configured now
+    factory = factory or db.session_factory()
     with factory() as session:
         return _revision(session)
 

@@ -28,11 +28,11 @@ class SpacyNLP(spacy_utils.SpacyNLP):
         return created
 
 
-_loaded: list[dict] = []
+_loaded: list[dict] = []  # the last pipeline loaded, or nothing yet
 
 
 def remember_loaded(meta: dict) -> None:
-    _loaded.append(dict(meta))
+    _loaded[:] = [dict(meta)]
 
 
 def loaded_meta() -> dict | None:
