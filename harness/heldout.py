@@ -23,9 +23,10 @@ from pathlib import Path
 import yaml
 
 from bot.knowledge import document
+from bot.settings import PROJECT_ROOT
 from harness.servers import Assistant, running_assistant
 
-EVAL_DIR = Path(__file__).resolve().parents[2] / "data" / "eval"
+EVAL_DIR = PROJECT_ROOT / "data" / "eval"
 HELDOUT = EVAL_DIR / "heldout.yml"
 HELDOUT_SETS = (HELDOUT, EVAL_DIR / "heldout_de.yml")
 DECLINING_ACTIONS = {"utter_out_of_scope", "utter_default", "action_default_fallback"}

@@ -43,3 +43,11 @@ def test_conversation_stories_predict_every_intent_entity_and_action(tmp_path):
     failed = tmp_path / "failed_test_stories.yml"
     details = failed.read_text() if failed.exists() else result.stdout[-3000:]
     assert result.returncode == 0, details + result.stderr[-2000:]
+
+
+def test_make_eval_finds_its_held_out_sets_in_both_languages():
+    from harness import heldout
+
+    languages = {heldout.language_of_set(path): path for path in heldout.HELDOUT_SETS}
+    assert set(languages) == {"en", "de"}
+    assert all(len(heldout.load_items(path)) > 50 for path in heldout.HELDOUT_SETS)
