@@ -22,7 +22,7 @@ from actions.context import (
     language_of,
     number_text,
 )
-from bot import settings
+from bot import conversations, settings
 from bot.enquiries import store
 from bot.handoff.render import routing_reason
 from bot.knowledge.facts import Facts
@@ -203,7 +203,7 @@ class ActionSubmitEnquiry(Action):
         )
         new = store.NewEnquiry(
             conversation_id=tracker.sender_id,
-            channel=tracker.get_latest_input_channel() or "unknown",
+            channel=conversations.channel_of(tracker.sender_id),
             visitor_name=tracker.get_slot("visitor_name"),
             visitor_email=tracker.get_slot("visitor_email"),
             visitor_organisation=tracker.get_slot("visitor_organisation") or "-",
@@ -245,10 +245,12 @@ class ActionCancelEnquiry(Action):
 
 
 class ActionDeleteMyData(Action):
-    """Erasure on request: this conversation's enquiries, transcripts and e-mails."""
+    """Erasure on request: this conversation's enquiries, transcripts and e-mails here;
+    the Rasa server's tracker store then deletes the conversation itself, seeing this
+    action and its restart in the turn (nlu/server/tracker_store.py)."""
 
     def name(self) -> str:
-        return "action_delete_my_data"
+        return conversations.ERASE_ACTION
 
     async def run(self, dispatcher, tracker, domain):
         loop = asyncio.get_running_loop()

@@ -164,7 +164,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("backends", nargs="*", default=list(current.rasa_backends))
     args = parser.parse_args(argv)
     logs.start("balancer")
-    web.run_app(Balancer(args.backends).app(), host="127.0.0.1", port=args.port, print=None)
+    web.run_app(
+        Balancer(args.backends).app(), host=current.balancer_host, port=args.port, print=None
+    )
 
 
 if __name__ == "__main__":

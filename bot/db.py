@@ -24,7 +24,9 @@ def engine(url: str | None = None) -> Engine:
 def _engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    created = create_engine(url, future=True, pool_pre_ping=True)
+    # hide_parameters: a failed statement's error text (logged) would quote the values
+    # bound to it, such as a visitor's name, address and enquiry
+    created = create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
     if created.dialect.name == "sqlite":
         event.listen(created, "connect", _sqlite_pragmas)
     return created

@@ -10,6 +10,7 @@ docs/configuration.md lists every variable.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -96,6 +97,7 @@ class Settings:
     contact_mail_language: str  # the hubs work in German
     handoff_give_up_hours: float
     enquiry_retention_days: int
+    conversation_retention_days: int  # conversations idle longer leave the tracker store
     privacy_notice_url: str
     privacy_notice_version: str
     # web and channels
@@ -105,9 +107,15 @@ class Settings:
     web_port: int
     telegram: Telegram | None  # None: not enabled (404)
     facebook: Facebook | None
+    # who may call what (bot/conversations.py, actions/server.py, nlu/channels/rest.py)
+    session_secret: str  # signs the widget's session ids; shared by all Rasa servers
+    action_server_token: str | None  # the Rasa servers' bearer token at the action server
+    action_server_host: str
+    rest_token: str | None  # None: the REST channel is open (development, loopback)
     # production
     rate_limit: RateLimit
     redis: Redis | None  # shared state of several Rasa servers; None: each its own
+    balancer_host: str
     balancer_port: int
     rasa_backends: tuple[str, ...]
     event_broker: EventBroker | None
@@ -257,6 +265,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         contact_mail_language=read.choice("CONTACT_MAIL_LANGUAGE", "de", LANGUAGES),
         handoff_give_up_hours=read.number("HANDOFF_GIVE_UP_HOURS", 48.0, float),
         enquiry_retention_days=read.number("ENQUIRY_RETENTION_DAYS", 180, minimum=1),
+        conversation_retention_days=read.number("CONVERSATION_RETENTION_DAYS", 30, minimum=1),
         privacy_notice_url=read.url("PRIVACY_NOTICE_URL", "https://hub.example.org/privacy"),
         privacy_notice_version=read.text("PRIVACY_NOTICE_VERSION", "2026-11"),
         rasa_public_url=read.url("RASA_PUBLIC_URL", f"http://localhost:{rasa_port}"),
@@ -265,11 +274,16 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         web_port=read.number("WEB_PORT", 8080, minimum=1),
         telegram=_telegram(read),
         facebook=_facebook(read),
+        session_secret=read.text("SESSION_SECRET") or secrets.token_hex(32),
+        action_server_token=read.optional("ACTION_SERVER_TOKEN"),
+        action_server_host=read.text("ACTION_SERVER_HOST", "127.0.0.1"),
+        rest_token=read.optional("REST_TOKEN"),
         rate_limit=RateLimit(
             burst=read.number("RATE_LIMIT_BURST", 10, minimum=1),
             per_minute=read.number("RATE_LIMIT_PER_MINUTE", 30.0, float),
         ),
         redis=_redis(read),
+        balancer_host=read.text("BALANCER_HOST", "127.0.0.1"),
         balancer_port=read.number("BALANCER_PORT", 8000, minimum=1),
         rasa_backends=read.items("RASA_BACKENDS", "http://127.0.0.1:5005"),
         event_broker=EventBroker(event_broker_url, read.text("EVENT_BROKER_QUEUE", "hub-events"))

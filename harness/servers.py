@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from bot import db, settings
+from bot import conversations, db, settings
 from bot.enquiries import store as enquiry_store
 from bot.knowledge import store
 
@@ -139,16 +139,21 @@ class Assistant:
             message["metadata"] = metadata
         body = json.dumps(message).encode("utf-8")
         request = urllib.request.Request(
-            f"{self.url}/webhooks/rest/webhook",
-            data=body,
-            headers={"Content-Type": "application/json"},
+            f"{self.url}/webhooks/rest/webhook", data=body, headers=self.rest_headers()
         )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())
 
-    def tracker(self, sender: str) -> dict:
+    def rest_headers(self) -> dict[str, str]:
+        token = self.env.get("REST_TOKEN")
+        authorization = {"Authorization": f"Bearer {token}"} if token else {}
+        return {"Content-Type": "application/json", **authorization}
+
+    def tracker(self, sender: str, channel: str = "rest") -> dict:
+        """Rasa's HTTP API's view of the conversation of ``sender`` on ``channel``."""
         token = f"?token={self.auth_token}" if self.auth_token else ""
-        url = f"{self.url}/conversations/{sender}/tracker{token}"
+        conversation = conversations.conversation_id(channel, sender)
+        url = f"{self.url}/conversations/{conversation}/tracker{token}"
         with urllib.request.urlopen(url, timeout=30) as answer:
             return json.loads(answer.read())
 
@@ -174,8 +179,14 @@ def running_assistant(
     database = database or f"sqlite:///{workdir / 'hub.db'}"
     store.load_file(None, db.session_factory(database))
     endpoints = workdir / "endpoints.yml"
+    if "tracker_store:" not in endpoints_extra:  # the default layout's, as endpoints.yml
+        endpoints_extra += (
+            "\ntracker_store:\n  type: nlu.server.tracker_store.ForgettingInMemoryTrackerStore\n"
+        )
     endpoints.write_text(
-        f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n{endpoints_extra}",
+        f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
+        "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
+        f"{endpoints_extra}",
         encoding="utf-8",
     )
     env = {
@@ -184,14 +195,16 @@ def running_assistant(
         "PYTHONPATH": str(ROOT),
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "DATABASE_URL": database,
+        "ACTION_SERVER_TOKEN": uuid.uuid4().hex,
+        "SESSION_SECRET": uuid.uuid4().hex,
         **(extra_env or {}),
     }
     bin_dir = Path(sys.executable).parent
     actions = _start(
         [
-            str(bin_dir / "rasa"),
-            "run",
-            "actions",
+            sys.executable,
+            "-m",
+            "actions.server",
             "--actions",
             "actions",
             "--port",
@@ -272,4 +285,5 @@ class Visitor:
     def enquiries(self) -> list:
         """What the assistant stored from this conversation."""
         factory = db.session_factory(self.assistant.database)
-        return [e for e in enquiry_store.enquiries(factory) if e.conversation_id == self.sender]
+        conversation = conversations.conversation_id("rest", self.sender)
+        return [e for e in enquiry_store.enquiries(factory) if e.conversation_id == conversation]

@@ -13,6 +13,8 @@ from itertools import count
 
 import pytest
 
+from bot import db
+from bot.enquiries import store as enquiry_store
 from harness.servers import post, running_assistant
 from tests.support.messengers import meta_signature, telegram_update, wait_until
 from tests.support.responses import says
@@ -35,9 +37,10 @@ def assistant(tmp_path_factory, platforms, smtp):
         yield running
 
 
-def user_messages(assistant, sender: str) -> list[dict]:
-    """What the Rasa server received from this sender."""
-    return [e for e in assistant.tracker(sender).get("events") or [] if e["event"] == "user"]
+def user_messages(assistant, sender: str, channel: str) -> list[dict]:
+    """What the Rasa server received from this sender on ``channel``."""
+    events = assistant.tracker(sender, channel).get("events") or []
+    return [e for e in events if e["event"] == "user"]
 
 
 class TelegramChat:
@@ -99,7 +102,7 @@ def test_telegram_updates_without_the_secret_are_refused_and_not_processed(
     assert chat.send(update, secret=secret)[0] == status
     time.sleep(0.5)
     assert platforms.telegram_texts(chat.chat_id) == []
-    assert user_messages(assistant, str(chat.chat_id)) == []
+    assert user_messages(assistant, str(chat.chat_id), "telegram") == []
 
 
 def test_the_same_update_twice_is_answered_once(assistant, platforms):
@@ -111,7 +114,7 @@ def test_the_same_update_twice_is_answered_once(assistant, platforms):
     assert len(platforms.telegram_texts(chat.chat_id)) == len(
         {t for t in platforms.telegram_texts(chat.chat_id)}
     )
-    assert len(user_messages(assistant, str(chat.chat_id))) == 1
+    assert len(user_messages(assistant, str(chat.chat_id), "telegram")) == 1
 
 
 @pytest.mark.parametrize(
@@ -208,6 +211,30 @@ def test_a_whole_enquiry_from_telegram_reaches_the_mail_server(assistant, platfo
     assert "telegram" in to_contact.get_body(("plain",)).get_content()
 
 
+def test_a_rest_client_naming_a_telegram_chat_gets_nothing_of_it(assistant, platforms):
+    """A Telegram visitor's summary awaits their confirmation; a REST client sends their
+    chat id, bare or with the channel's prefix, and confirms or asks for erasure."""
+    victim = TelegramChat(assistant, platforms)
+    victim.says("We develop pressure sensors for industrial machines and need a research partner")
+    victim.presses("/request_enquiry")
+    victim.says("Vera Sommer")
+    victim.says("vera.sommer@victim.example")
+    victim.says("Sommer Sensorik AG")
+    assert "vera.sommer@victim.example" in victim.presses("/affirm")  # the summary
+    for sender in (str(victim.chat_id), f"telegram:{victim.chat_id}"):
+        for text in ("/affirm", "please delete my data", "/affirm"):
+            seen = json.dumps(assistant.send(sender, text))
+            assert "Sommer" not in seen and "victim.example" not in seen
+    assert not [e for e in stored(assistant) if e.visitor_email == "vera.sommer@victim.example"]
+    assert says(victim.presses("/affirm"), "utter_enquiry_sent", "en")  # still theirs, intact
+    (enquiry,) = [e for e in stored(assistant) if e.visitor_email == "vera.sommer@victim.example"]
+    assert (enquiry.channel, enquiry.conversation_id) == ("telegram", f"telegram:{victim.chat_id}")
+
+
+def stored(assistant) -> list:
+    return enquiry_store.enquiries(db.session_factory(assistant.database))
+
+
 # --- Facebook Messenger ---------------------------------------------------------------
 
 
@@ -252,7 +279,7 @@ def test_unsigned_or_wrongly_signed_messenger_calls_are_refused(
     assert to_messenger(assistant, messenger_event(sender, "hello"), signature)[0] == status
     time.sleep(0.5)
     assert platforms.facebook_sent[sender] == []
-    assert user_messages(assistant, sender) == []
+    assert user_messages(assistant, sender, "facebook") == []
 
 
 def test_a_body_signed_with_another_secret_is_refused(assistant, platforms):
@@ -268,7 +295,7 @@ def test_the_same_messenger_message_twice_is_answered_once(assistant, platforms)
         assert to_messenger(assistant, body, meta_signature(FACEBOOK_SECRET, body))[0] == 200
     time.sleep(0.5)
     assert len(platforms.facebook_texts(sender)) == len(set(platforms.facebook_texts(sender)))
-    assert len(user_messages(assistant, sender)) == 1
+    assert len(user_messages(assistant, sender, "facebook")) == 1
 
 
 def test_the_webhook_handshake_needs_the_verify_token(assistant):

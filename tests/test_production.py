@@ -12,7 +12,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import sqlalchemy as sa
 
+from bot import conversations
 from harness.production import balancer as production_balancer
 from harness.production import (
     production_env,
@@ -20,7 +22,8 @@ from harness.production import (
     tracker_database,
     unavailable,
 )
-from harness.servers import post, running_assistant
+from harness.servers import Visitor, post, running_assistant
+from tests.support.enquiries import erases, writes_and_sends_an_enquiry
 from tests.support.messengers import telegram_update
 from tests.support.metrics import get, samples, value
 
@@ -30,6 +33,7 @@ WEBER_PHONE = "+49 (0)341 355 785 70"
 API_TOKEN = uuid.uuid4().hex
 OPS_TOKEN = uuid.uuid4().hex
 TELEGRAM_SECRET = uuid.uuid4().hex
+REST_TOKEN = uuid.uuid4().hex  # make run-prod makes one too: REST is for integrations
 
 
 if unavailable():
@@ -49,7 +53,11 @@ def database():
 def instances(tmp_path_factory, database, platforms):
     """Two Rasa servers on one PostgreSQL tracker store and one Redis lock store, with
     the messenger channels enabled against the platforms' stand-in."""
-    env = {**production_env(database), **platforms.env(TELEGRAM_SECRET, "meta-app-secret")}
+    env = {
+        **production_env(database),
+        **platforms.env(TELEGRAM_SECRET, "meta-app-secret"),
+        "REST_TOKEN": REST_TOKEN,
+    }
     with running_assistant(
         tmp_path_factory.mktemp("prod"),
         extra_env=env,
@@ -66,11 +74,12 @@ def balancer(instances, tmp_path_factory):
         yield url
 
 
-def send(url: str, sender: str, text: str) -> tuple[int, list]:
+def send(url: str, sender: str, text: str, token: str | None = REST_TOKEN) -> tuple[int, list]:
+    authorization = {"Authorization": f"Bearer {token}"} if token else {}
     status, body = post(
         f"{url}/webhooks/rest/webhook",
         json.dumps({"sender": sender, "message": text}).encode(),
-        {"Content-Type": "application/json"},
+        {"Content-Type": "application/json", **authorization},
     )
     return status, json.loads(body) if status == 200 else []
 
@@ -81,8 +90,9 @@ def say(url: str, sender: str, text: str) -> str:
     return " ".join(r.get("text", "") for r in replies)
 
 
-def user_texts(instance, sender: str) -> list[str]:
-    return [e["text"] for e in instance.tracker(sender)["events"] if e["event"] == "user"]
+def user_texts(instance, sender: str, channel: str = "rest") -> list[str]:
+    events = instance.tracker(sender, channel)["events"]
+    return [e["text"] for e in events if e["event"] == "user"]
 
 
 def test_a_conversation_alternating_between_two_instances_keeps_its_context(instances):
@@ -100,6 +110,46 @@ def test_a_conversation_alternating_between_two_instances_keeps_its_context(inst
     assert user_texts(first, sender) == user_texts(second, sender) == expected
 
 
+def test_the_rest_channel_refuses_calls_without_the_rest_token(instances, balancer):
+    first, _ = instances
+    sender = uuid.uuid4().hex
+    for url in (first.url, balancer):
+        for token in (None, "guessed"):
+            assert send(url, sender, "hello", token=token)[0] == 401
+    assert user_texts(first, sender) == []
+
+
+def test_after_erasure_the_postgresql_tracker_store_holds_nothing_of_the_visitor(
+    instances, database
+):
+    first, second = instances
+    visitor, neighbour = Visitor(first), Visitor(second)
+    neighbour.says("who is the contact for Leipzig?")
+    writes_and_sends_an_enquiry(visitor, "Greta Lindqvist", "greta@lindqvist.example")
+    engine = sa.create_engine(f"postgresql://postgres@127.0.0.1:5432/{database}")
+
+    def rows(sender: str | None = None, text: str | None = None) -> int:
+        events = sa.table("events", sa.column("sender_id"), sa.column("data"))
+        query = sa.select(sa.func.count()).select_from(events)
+        if sender:
+            query = query.where(events.c.sender_id == conversations.conversation_id("rest", sender))
+        if text:
+            query = query.where(events.c.data.like(f"%{text}%"))
+        with engine.connect() as connection:
+            return connection.execute(query).scalar_one()
+
+    try:
+        assert rows(text="greta@lindqvist.example") > 0
+        erases(visitor)
+        assert rows(text="greta@lindqvist.example") == rows(text="Lindqvist") == 0
+        assert rows(sender=visitor.sender) == 0 and rows(sender=neighbour.sender) > 0
+    finally:
+        engine.dispose()
+    for instance in instances:  # Rasa's HTTP API, on either server
+        assert "lindqvist" not in json.dumps(instance.tracker(visitor.sender)).lower()
+    assert visitor.enquiries() == []
+
+
 def test_a_telegram_update_redelivered_to_the_other_instance_is_answered_once(instances, platforms):
     chat_id = uuid.uuid4().int % 10**9
     update = telegram_update(chat_id, chat_id, "what is spinlab?")
@@ -112,7 +162,7 @@ def test_a_telegram_update_redelivered_to_the_other_instance_is_answered_once(in
         assert post(f"{instance.url}/webhooks/telegram/webhook", update, headers)[0] == 200
         answers.append(platforms.telegram_texts(chat_id))  # sent before the webhook answers
     assert answers[0] and answers[1] == answers[0]
-    assert user_texts(instances[1], str(chat_id)) == ["what is spinlab?"]
+    assert user_texts(instances[1], str(chat_id), "telegram") == ["what is spinlab?"]
 
 
 def test_two_hundred_conversations_through_the_balancer_lose_and_reorder_nothing(

@@ -55,3 +55,20 @@ class OutboxRow(Base):
     last_error = Column(Text, nullable=True)
     sent_at = Column(DateTime(), nullable=True)
     enquiry = relationship("EnquiryRow", back_populates="outbox")
+
+
+class ReferenceCounterRow(Base):
+    """The last reference number issued: one row (``id`` 1) for all years, incremented in
+    the transaction that stores the enquiry and never touched by erasure or the purge,
+    so a number is never given twice (the row id is not enough: SQLite hands out
+    max+1 again once the newest rows are deleted).
+
+    One global row rather than one per year: the numbers issued before this row existed
+    were the row ids, counted across years, so a global counter simply continues them;
+    the number alone names an enquiry; and there is no row to create at New Year that
+    two processes could race to insert. A reference is ``HUB-<year of submission>-<n>``.
+    """
+
+    __tablename__ = "enquiry_reference_counter"
+    id = Column(Integer, primary_key=True, autoincrement=False)
+    last_number = Column(Integer, nullable=False)

@@ -7,11 +7,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import selectinload, sessionmaker
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot import db, settings
-from bot.enquiries.models import EnquiryRow, OutboxRow
+from bot.enquiries.models import EnquiryRow, OutboxRow, ReferenceCounterRow
 from bot.handoff import render
 from bot.knowledge.facts import Contact
 
@@ -46,18 +47,43 @@ class StoredEnquiry:
     contact_phone: str
 
 
-def reference_for(enquiry_id: int, year: int) -> str:
-    return f"HUB-{year}-{enquiry_id:06d}"
+def reference_for(number: int, year: int) -> str:
+    return f"HUB-{year}-{number:06d}"
+
+
+class CounterMissing(SQLAlchemyError):
+    """The database has no reference counter row: it was not brought to the newest
+    schema (``python -m bot db create``)."""
+
+
+def _next_number(session: Session) -> int:
+    """The next reference number, in the caller's transaction. The UPDATE comes first
+    and holds the counter until the transaction ends (PostgreSQL's row lock, SQLite's
+    write lock), so two processes submitting at once get different numbers; a
+    transaction that rolls back gives its number back with it."""
+    bumped = session.execute(
+        update(ReferenceCounterRow)
+        .where(ReferenceCounterRow.id == 1)
+        .values(last_number=ReferenceCounterRow.last_number + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if bumped.rowcount != 1:
+        raise CounterMissing("enquiry_reference_counter has no row; run `python -m bot db create`")
+    return session.execute(
+        select(ReferenceCounterRow.last_number).where(ReferenceCounterRow.id == 1)
+    ).scalar_one()
 
 
 def submit(new: NewEnquiry, factory: sessionmaker | None = None) -> StoredEnquiry:
-    """Store the enquiry and queue its e-mails, atomically."""
+    """Store the enquiry and queue its e-mails, atomically, under a reference that no
+    other enquiry has had, even one erased since."""
     factory = factory or db.session_factory()
     now = utcnow()
     sender = settings.get().mail_from
     give_up_at = now + timedelta(hours=settings.get().handoff_give_up_hours)
     with factory.begin() as session:
         enquiry = EnquiryRow(
+            reference=reference_for(_next_number(session), now.year),
             created_at=now,
             channel=new.channel,
             conversation_id=new.conversation_id,
@@ -77,8 +103,6 @@ def submit(new: NewEnquiry, factory: sessionmaker | None = None) -> StoredEnquir
             transcript=json.dumps(new.transcript, ensure_ascii=False),
         )
         session.add(enquiry)
-        session.flush()
-        enquiry.reference = reference_for(enquiry.id, now.year)
         for kind, message, recipient in (
             ("contact", render.contact_message(enquiry, new.contact, sender), new.contact.email),
             (
@@ -166,7 +190,8 @@ def resend(reference: str, factory: sessionmaker | None = None) -> int:
 
 
 def _delete_enquiries(condition, factory: sessionmaker | None) -> int:
-    """Delete the enquiries matching ``condition`` with their transcripts and e-mails."""
+    """Delete the enquiries matching ``condition`` with their transcripts and e-mails
+    (the reference counter stays: their numbers are not given again)."""
     factory = factory or db.session_factory()
     with factory.begin() as session:
         ids = session.execute(select(EnquiryRow.id).where(condition)).scalars().all()

@@ -19,13 +19,17 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import logs, settings
+from bot import conversations, logs, settings
 from bot.messengers import facebook
 from bot.messengers.shared_ids import seen_ids
 from bot.messengers.updates import UnknownUpdate
 from nlu.channels.webhook import ChatOrder, json_body, refusal
 
 log = logging.getLogger(__name__)
+
+
+def _psid(conversation_id: str) -> str:
+    return conversations.id_on_channel(FacebookOutput.name(), conversation_id)
 
 
 class FacebookOutput(OutputChannel):
@@ -37,12 +41,12 @@ class FacebookOutput(OutputChannel):
         self.api = api
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self.api.send(facebook.send_body(recipient_id, text))
+        await self.api.send(facebook.send_body(_psid(recipient_id), text))
 
     async def send_text_with_buttons(
         self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
     ) -> None:
-        await self.api.send(facebook.send_body(recipient_id, text, buttons))
+        await self.api.send(facebook.send_body(_psid(recipient_id), text, buttons))
 
     async def send_quick_replies(
         self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]], **kwargs: Any
@@ -122,12 +126,11 @@ class FacebookInput(RasaFacebookInput):
         return webhook
 
     async def _handle(self, incoming: facebook.Incoming, on_new_message) -> None:
-        conversation = logs.conversation_id.set(incoming.sender_id)
+        conversation_id = conversations.conversation_id(self.name(), incoming.sender_id)
+        conversation = logs.conversation_id.set(conversation_id)
         try:
             await on_new_message(
-                UserMessage(
-                    incoming.text, self.output, incoming.sender_id, input_channel=self.name()
-                )
+                UserMessage(incoming.text, self.output, conversation_id, input_channel=self.name())
             )
         except Exception:  # acknowledged either way; Meta would resend
             log.exception("Messenger message %s could not be answered", incoming.message_id)

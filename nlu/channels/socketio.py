@@ -1,9 +1,15 @@
-"""Rasa's socket.io channel, with two fixes for the web chat widget:
+"""Rasa's socket.io channel, made safe for the web chat widget:
 
 - Connections are accepted only from configured web origins. The stock channel
   disables the origin check of its socket.io server, so any web page could open a
   websocket to the assistant; here the allowed origins come from ``CORS_ORIGINS``
   (the same list the REST API's CORS uses).
+- Sessions are the server's. The stock channel lets a browser name any session id,
+  join that session's room (reading its answers) and send messages as it. Here the
+  server issues signed session ids (bot/conversations.py); a browser resumes its own
+  after a reload, anything else gets a new one, and a message counts for the session
+  its socket was confirmed in, never the ``session_id`` it carries. The conversation
+  is stored as ``socketio:<session id>``.
 - With ``session_persistence`` the stock channel calls ``enter_room`` without
   awaiting it, which the python-socketio 5 that Rasa 3.6 installs made a coroutine:
   the visitor's socket never joins its session's room and never gets an answer.
@@ -12,11 +18,24 @@
 from __future__ import annotations
 
 import inspect
-import uuid
+import json
+import logging
+from typing import Any, Text
 
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 
-from bot import settings
+from bot import conversations, settings
+
+log = logging.getLogger(__name__)
+
+
+class SessionOutput(SocketIOOutput):
+    """Answers go to the room of the session, named without the channel's prefix."""
+
+    async def _send_message(self, socket_id: Text, response: Any) -> None:
+        room = conversations.id_on_channel(self.name(), socket_id)
+        await super()._send_message(room, response)
 
 
 class OriginCheckedSocketIOInput(SocketIOInput):
@@ -28,15 +47,43 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         sio.eio.cors_allowed_origins = list(settings.get().cors_origins)
+        sessions: dict[str, str] = {}  # socket id -> its confirmed session
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid, data) -> None:
-            data = data or {}
-            session_id = data.get("session_id") or uuid.uuid4().hex
-            if self.session_persistence:
-                joined = sio.enter_room(sid, session_id)
-                if inspect.isawaitable(joined):
-                    await joined
-            await sio.emit("session_confirm", session_id, room=sid)
+            asked = data.get("session_id") if isinstance(data, dict) else None
+            session = asked if conversations.is_issued_session(asked) else None
+            session = session or conversations.new_session()
+            sessions[sid] = session
+            joined = sio.enter_room(sid, session)
+            if inspect.isawaitable(joined):
+                await joined
+            await sio.emit("session_confirm", session, room=sid)
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid) -> None:
+            sessions.pop(sid, None)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid, data) -> None:
+            session = sessions.get(sid)
+            if session is None or not isinstance(data, dict):
+                log.info("a message before its socket's session_request was ignored")
+                return
+            metadata = data.get(self.metadata_key) or {}
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
+            await on_new_message(
+                UserMessage(
+                    str(data.get("message") or ""),
+                    SessionOutput(sio, self.bot_message_evt),
+                    conversations.conversation_id(self.name(), session),
+                    input_channel=self.name(),
+                    metadata=metadata if isinstance(metadata, dict) else None,
+                )
+            )
 
         return blueprint

@@ -19,13 +19,17 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import logs, settings
+from bot import conversations, logs, settings
 from bot.messengers import telegram
 from bot.messengers.shared_ids import seen_ids
 from bot.messengers.updates import UnknownUpdate
 from nlu.channels.webhook import ChatOrder, json_body, refusal
 
 log = logging.getLogger(__name__)
+
+
+def _chat_id(conversation_id: str) -> int:
+    return int(conversations.id_on_channel(TelegramOutput.name(), conversation_id))
 
 
 class TelegramOutput(OutputChannel):
@@ -37,12 +41,12 @@ class TelegramOutput(OutputChannel):
         self.api = api
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self.api.call("sendMessage", telegram.send_message_body(int(recipient_id), text))
+        await self.api.call("sendMessage", telegram.send_message_body(_chat_id(recipient_id), text))
 
     async def send_text_with_buttons(
         self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
     ) -> None:
-        body = telegram.send_message_body(int(recipient_id), text, buttons)
+        body = telegram.send_message_body(_chat_id(recipient_id), text, buttons)
         await self.api.call("sendMessage", body)
 
     async def send_quick_replies(
@@ -115,7 +119,8 @@ class TelegramInput(InputChannel):
         return webhook
 
     async def _handle(self, incoming: telegram.Incoming, on_new_message) -> None:
-        conversation = logs.conversation_id.set(str(incoming.chat_id))
+        conversation_id = conversations.conversation_id(self.name(), incoming.chat_id)
+        conversation = logs.conversation_id.set(conversation_id)
         try:
             if incoming.callback_query_id:  # stops the button's spinner
                 await self.output.api.call(
@@ -125,7 +130,7 @@ class TelegramInput(InputChannel):
                 UserMessage(
                     incoming.text,
                     self.output,
-                    str(incoming.chat_id),
+                    conversation_id,
                     input_channel=self.name(),
                     metadata={"language": incoming.language} if incoming.language else None,
                 )

@@ -4,8 +4,9 @@
  *   <script src="https://HOST/widget/hub-widget.js" data-server="https://RASA-HOST"
  *           data-lang="de" data-title="..." data-color="#00589c" defer></script>
  *
- * Talks to Rasa's socket.io channel; keeps session and history in localStorage so a
- * visitor keeps the conversation across reloads and pages. Everything the bot or
+ * Talks to Rasa's socket.io channel; keeps the session id the server issued and the
+ * history in localStorage so a visitor keeps the conversation across reloads and pages
+ * (the server accepts only ids it issued itself, and sends a new one otherwise). Everything the bot or
  * the visitor wrote is inserted as text (textContent), never as HTML; links and
  * phone numbers become <a> elements built by hand. No inline script or style is
  * used, so it works under a strict Content-Security-Policy. It lives in a shadow
@@ -44,9 +45,9 @@
   function load() {
     try {
       var saved = JSON.parse(window.localStorage.getItem(storeKey) || "{}");
-      return { session: saved.session || newSessionId(), history: saved.history || [], open: !!saved.open };
+      return { session: saved.session || null, history: saved.history || [], open: !!saved.open };
     } catch (e) {
-      return { session: newSessionId(), history: [], open: false };
+      return { session: null, history: [], open: false };
     }
   }
   function save() {
@@ -54,11 +55,6 @@
       state.history = state.history.slice(-100);
       window.localStorage.setItem(storeKey, JSON.stringify(state));
     } catch (e) { /* storage full or disabled: the chat still works */ }
-  }
-  function newSessionId() {
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -163,15 +159,20 @@
   var pending = [];
   var typingTimer = null;
 
+  var confirmed = false;  // the server counts a message only after session_confirm
+
   socket.on("connect", function () {
     notice.hidden = true;
+    confirmed = false;
     socket.emit("session_request", { session_id: state.session });
   });
-  socket.on("session_confirm", function () {
+  socket.on("session_confirm", function (session) {
+    if (session !== state.session) { state.session = session; save(); }
+    confirmed = true;
     while (pending.length) { socket.emit("user_uttered", pending.shift()); }
   });
   socket.on("connect_error", function () { notice.hidden = false; });
-  socket.on("disconnect", function () { notice.hidden = false; });
+  socket.on("disconnect", function () { notice.hidden = false; confirmed = false; });
   socket.on("bot_uttered", function (message) {
     typing.hidden = true;
     window.clearTimeout(typingTimer);
@@ -182,9 +183,8 @@
 
   function say(payload, shown) {
     remember({ who: "user", text: shown });
-    var message = { message: payload, session_id: state.session,
-      customData: { language: lang }, metadata: { language: lang } };
-    if (socket.connected) { socket.emit("user_uttered", message); } else { pending.push(message); }
+    var message = { message: payload, customData: { language: lang }, metadata: { language: lang } };
+    if (confirmed) { socket.emit("user_uttered", message); } else { pending.push(message); }
     typing.hidden = false;
     window.clearTimeout(typingTimer);
     typingTimer = window.setTimeout(function () { typing.hidden = true; }, 15000);
