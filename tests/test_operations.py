@@ -168,7 +168,7 @@ async def user_texts_on_the_queue(sender: str, expected: int, timeout: float = 2
                 await asyncio.sleep(0.1)
                 continue
             event = json.loads(message.body)
-            if event.get("sender_id") == sender and event["event"] == "user":
+            if event.get("sender_id") == f"rest:{sender}" and event["event"] == "user":
                 texts.append(event["text"])
     return texts
 
@@ -190,7 +190,7 @@ def test_log_lines_are_json_and_name_the_conversation(assistant):
 
     def telegram_lines():
         lines = log_lines(assistant, "rasa.log")
-        return [line for line in lines if line.get("conversation_id") == "4242"]
+        return [line for line in lines if line.get("conversation_id") == "telegram:4242"]
 
     assert wait_until(telegram_lines), "no Rasa log line names the Telegram conversation"
     rasa = telegram_lines()

@@ -69,7 +69,7 @@ def stored_user_texts(cluster, sender: str) -> list[str]:
                     "SELECT data FROM events WHERE sender_id = :sender AND type_name = 'user'"
                     " ORDER BY id"
                 ),
-                {"sender": sender},
+                {"sender": f"rest:{sender}"},  # REST conversations' namespace
             )
             return [json.loads(data)["text"] for (data,) in rows]
     finally:
