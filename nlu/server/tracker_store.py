@@ -72,7 +72,10 @@ class ForgettingStore:
             await self._save_turn(tracker)
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + self.sweep_seconds
-            await self.sweep()
+            try:
+                await self.sweep()
+            except Exception:  # the turn is saved; the next sweep tries again
+                log.exception("retention sweep of the tracker store failed")
 
     async def erase(self, sender_id: str) -> None:
         deleted = await self._delete(sender_id)
