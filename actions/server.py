@@ -12,7 +12,6 @@ with its name and error type only.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import sys
 
@@ -23,7 +22,7 @@ from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
-from bot import logs, settings
+from bot import logs, settings, tokens
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +31,12 @@ OPEN_PATHS = ("/health",)
 
 def create_app(token: str, actions_package: str = "actions") -> Sanic:
     app = endpoint.create_app(actions_package, cors_origins=None)
-    expected = f"Bearer {token}".encode()
 
     @app.middleware("request")
     async def only_the_rasa_servers(request: Request):
         if request.path in OPEN_PATHS:
             return None
-        supplied = request.headers.get("Authorization", "").encode()
-        if not hmac.compare_digest(supplied, expected):
+        if not tokens.matches(request.headers.get("Authorization"), token):
             log.warning("refused a call to %s without the action server's token", request.path)
             return response.json({"error": "the action server's token is missing or wrong"}, 401)
         return None

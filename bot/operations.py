@@ -9,11 +9,9 @@ server (Sanic) answer alike.
 
 from __future__ import annotations
 
-import hmac
-
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from bot import settings
+from bot import settings, tokens
 
 
 def refusal(authorization: str | None) -> tuple[int, str] | None:
@@ -21,10 +19,9 @@ def refusal(authorization: str | None) -> tuple[int, str] | None:
     token = settings.get().ops_token
     if token is None:
         return 403, "operator endpoints are disabled: set OPS_TOKEN"
-    scheme, _, given = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
+    if tokens.presented(authorization) is None:
         return 401, "an operator token is needed (Authorization: Bearer ...)"
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+    if not tokens.matches(authorization, token):
         return 403, "wrong operator token"
     return None
 

@@ -13,14 +13,13 @@ operators, not for visitors (they have the widget and the messengers).
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Optional, Text
 
 from rasa.core.channels.rest import RestInput
 from sanic.request import Request
 
-from bot import conversations, settings
+from bot import conversations, settings, tokens
 from nlu.channels.webhook import refusal
 
 MAX_SENDER_CHARS = 200  # the conversation id column holds 255
@@ -46,8 +45,7 @@ class NamespacedRestInput(RestInput):
             if request.method != "POST":
                 return None
             if token is not None:
-                supplied = request.headers.get("Authorization", "").encode()
-                if not hmac.compare_digest(supplied, f"Bearer {token}".encode()):
+                if not tokens.matches(request.headers.get("Authorization"), token):
                     return refusal(401, "this channel needs the REST token")
             try:
                 body = json.loads(request.body or b"")
