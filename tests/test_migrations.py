@@ -4,8 +4,6 @@ migrations existed are taken over and brought up to date without losing data."""
 
 from __future__ import annotations
 
-import subprocess
-import uuid
 from datetime import datetime
 
 import pytest
@@ -20,7 +18,8 @@ from bot.enquiries import store as enquiry_store
 from bot.enquiries.models import EnquiryRow, ReferenceCounterRow
 from bot.knowledge import store
 from bot.knowledge.models import MetaRow, TranslationRow
-from harness.servers import reachable
+from tests.support.enquiries import new_enquiry
+from tests.support.postgres import scratch_database
 
 
 def differences(url: str) -> list:
@@ -31,18 +30,8 @@ def differences(url: str) -> list:
 
 @pytest.fixture
 def postgres_url():
-    if not reachable("127.0.0.1", 5432):
-        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not running")
-    name = f"hub_migrate_{uuid.uuid4().hex[:10]}"
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    yield url
-    db.engine(url).dispose()
-    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", drop],
-        capture_output=True,
-        check=False,
-    )
+    with scratch_database("migrate") as url:
+        yield url
 
 
 def test_a_new_sqlite_database_gets_exactly_the_declared_tables(tmp_path):
@@ -109,23 +98,6 @@ def enquiry_values(enquiry_id: int, year: int = 2026) -> dict:
     )
 
 
-def store_enquiry(facts, conversation_id: str) -> enquiry_store.NewEnquiry:
-    hub = facts.hubs[0]
-    return enquiry_store.NewEnquiry(
-        conversation_id=conversation_id,
-        channel="rest",
-        visitor_name="Anna Schmidt",
-        visitor_email="anna@example.com",
-        visitor_organisation="-",
-        text="We build pressure sensors.",
-        contact=facts.contact_for_hub(hub.key),
-        hub=hub.key,
-        topic="sensors",
-        routing_reason="focus",
-        consent_notice_version="2026-11",
-    )
-
-
 def at_revision_0004(url: str):
     """A database as revision 0004 left it: references were the enquiry's row id."""
     engine = db.engine(url)
@@ -152,7 +124,7 @@ def test_existing_references_are_never_given_again_after_the_upgrade(tmp_path, f
     db.migrate(engine)
     assert differences(url) == [] and counter(url) == [7]
     factory = db.session_factory(url)
-    new = store_enquiry(facts, "visitor-new")
+    new = new_enquiry(facts, "visitor-new")
     first = enquiry_store.submit(new, factory).reference
     assert first.endswith("-000008")
     enquiry_store.delete_conversation_data("visitor-new", factory)
@@ -181,7 +153,7 @@ def test_postgresql_references_of_enquiries_erased_before_the_upgrade_stay_used(
         connection.execute(EnquiryRow.__table__.delete().where(EnquiryRow.id == 3))
     db.migrate(engine)
     assert differences(postgres_url) == [] and counter(postgres_url) == [3]
-    stored = enquiry_store.submit(store_enquiry(facts, "next"), db.session_factory(postgres_url))
+    stored = enquiry_store.submit(new_enquiry(facts, "next"), db.session_factory(postgres_url))
     assert stored.reference.endswith("-000004")
     engine.dispose()
 

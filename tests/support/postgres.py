@@ -9,11 +9,16 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import psycopg2
+import pytest
 
-from harness.servers import free_port
+from bot import db
+from harness.servers import free_port, reachable
 
 USER = "postgres"  # the binaries refuse to run as root
 
@@ -107,3 +112,31 @@ class PrivateCluster:
         )
         if done.returncode:
             raise RuntimeError(f"{program} failed: {done.stderr.strip()} (see {self.log})")
+
+
+@contextmanager
+def scratch_database(purpose: str) -> Iterator[str]:
+    """The URL of a database name of its own on the machine's shared PostgreSQL (the
+    caller creates it), dropped afterwards even with connections open; skips the test
+    where that server is not running."""
+    if not reachable("127.0.0.1", 5432):
+        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not running")
+    name = f"hub_{purpose}_{uuid.uuid4().hex[:10]}"
+    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    try:
+        yield url
+    finally:
+        db.engine(url).dispose()
+        subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-c",
+                f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+            ],
+            capture_output=True,
+            check=False,
+        )
