@@ -82,9 +82,10 @@ run-prod: $(MODEL) node_modules/.package-lock.json
 shell: $(MODEL) $(KB_DB)
 	@scripts/run-assistant --shell
 
-# The fast tier: lint, format and every test without a server or the trained model.
+# The fast tier: lint, format and every test without a server, the trained model or a
+# real-time wait.
 check: lint $(SPACY)
-	$(PY) -m pytest -m "not e2e and not model"
+	$(PY) -m pytest -m "not e2e and not model and not slow"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -53,12 +53,6 @@ def names_joined(names, domain: dict, tracker: Tracker) -> str:
     return join_names(names, response_text(domain, "utter_list_and", language_of(tracker)))
 
 
-def number_text(number: int, language: str) -> str:
-    """5,000 in English, 5.000 in German."""
-    grouped = f"{number:,}"
-    return grouped.replace(",", ".") if language == "de" else grouped
-
-
 def latest_intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 

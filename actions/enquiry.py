@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
 from typing import Any
@@ -15,17 +14,14 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, Restarted, SlotSet
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.context import (
-    contact_values,
-    current_facts,
-    hub_buttons,
-    language_of,
-    number_text,
-)
+from actions.context import contact_values, current_facts, hub_buttons, language_of
 from bot import conversations, settings
 from bot.enquiries import store
+from bot.enquiries.addresses import Address, Reason, checked_address
+from bot.enquiries.text import one_line, storable
 from bot.handoff.render import routing_reason
 from bot.knowledge.facts import Facts
+from bot.numbers import number_text
 from bot.routing import subject_name
 
 log = logging.getLogger(__name__)
@@ -40,7 +36,14 @@ FORM_SLOTS = (
     "routing_kind",
     "routing_subject",
 )
-EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[A-Za-z]{2,}$")
+REFUSED_EMAIL = {  # what the visitor is told, by why their address was refused
+    Reason.SYNTAX: "utter_invalid_email",
+    Reason.CONTROL: "utter_invalid_email_control",
+    Reason.DOMAIN_LITERAL: "utter_invalid_email_domain_literal",
+    Reason.DOMAIN: "utter_invalid_email_domain",
+    Reason.LOCAL_PART: "utter_invalid_email_local_part",
+    Reason.TOO_LONG: "utter_invalid_email_too_long",
+}
 NO_ORGANISATION = {
     "no",
     "none",
@@ -74,27 +77,31 @@ class ValidateEnquiryForm(FormValidationAction):
         return {"hub": value if facts and facts.hub(value) else None}
 
     async def validate_visitor_name(self, value, dispatcher, tracker, domain):
-        name = " ".join(str(value or "").split())
+        name = one_line(value)
         if not name or "?" in name or len(name.split()) > 8 or not any(c.isalpha() for c in name):
             dispatcher.utter_message(response="utter_invalid_name")
             return {"visitor_name": None}
         return {"visitor_name": name[:200]}
 
     async def validate_visitor_email(self, value, dispatcher, tracker, domain):
-        email = str(value or "").strip().rstrip(".").strip("<>")
-        if not EMAIL.match(email) or len(email) > 320:
-            dispatcher.utter_message(response="utter_invalid_email", value=str(value)[:100])
-            return {"visitor_email": None}
-        return {"visitor_email": email}
+        """Kept as the visitor knows it (the summary shows it); the submit action stores
+        and sends its IDNA form."""
+        address = checked_address(value)
+        if isinstance(address, Address):
+            return {"visitor_email": address.shown}
+        dispatcher.utter_message(
+            response=REFUSED_EMAIL[address.reason], value=one_line(value)[:100]
+        )
+        return {"visitor_email": None}
 
     async def validate_visitor_organisation(self, value, dispatcher, tracker, domain):
-        organisation = " ".join(str(value or "").split())
+        organisation = one_line(value)
         if organisation.lower().strip(".!") in NO_ORGANISATION:
             organisation = "-"
         return {"visitor_organisation": organisation[:200]}
 
     async def validate_enquiry_text(self, value, dispatcher, tracker, domain):
-        text = str(value or "").strip()
+        text = storable(value).strip()
         if not any(c.isalnum() for c in text):
             dispatcher.utter_message(response="utter_enquiry_empty")
             return {"enquiry_text": None}
@@ -172,7 +179,9 @@ def transcript(tracker: Tracker) -> list[dict]:
         who = {"user": "visitor", "bot": "assistant"}.get(event.get("event"))
         if who and event.get("text"):
             at = datetime.fromtimestamp(event.get("timestamp") or 0, tz=timezone.utc)
-            lines.append({"who": who, "text": event["text"], "at": f"{at:%Y-%m-%d %H:%M:%S}"})
+            lines.append(
+                {"who": who, "text": storable(event["text"]), "at": f"{at:%Y-%m-%d %H:%M:%S}"}
+            )
     return lines[-TRANSCRIPT_LIMIT:]
 
 
@@ -201,11 +210,14 @@ class ActionSubmitEnquiry(Action):
             subject_name(for_contact, kind, tracker.get_slot("routing_subject"))
             or hub_for_contact.name
         )
+        shown_email = tracker.get_slot("visitor_email")
+        address = checked_address(shown_email)
         new = store.NewEnquiry(
             conversation_id=tracker.sender_id,
             channel=conversations.channel_of(tracker.sender_id),
             visitor_name=tracker.get_slot("visitor_name"),
-            visitor_email=tracker.get_slot("visitor_email"),
+            # a slot the form did not check is stored as it is; its e-mail fails visibly
+            visitor_email=address.stored if isinstance(address, Address) else shown_email,
             visitor_organisation=tracker.get_slot("visitor_organisation") or "-",
             text=tracker.get_slot("enquiry_text"),
             contact=contact,
@@ -229,7 +241,7 @@ class ActionSubmitEnquiry(Action):
         dispatcher.utter_message(
             response="utter_enquiry_sent",
             reference=stored.reference,
-            visitor_email=new.visitor_email,
+            visitor_email=shown_email,
             **contact_values(contact, hub),
         )
         return reset_form()

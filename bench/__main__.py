@@ -1,6 +1,7 @@
 """`make bench`: writes reports/bench.md and reports/bench.json and refreshes the
 table in docs/measurements.md. Takes about 4 minutes on 2 cores, plus 3-4 for the production layout's
-scaling section; `--only scaling` reruns that section alone, into the last full report."""
+scaling section and 1-2 for the hostile one; `--only scaling` (or `hostile`) reruns that
+section alone, into the last full report."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import clinc_oos, load, public_nlu, report, scaling
+from bench import clinc_oos, hostile, load, public_nlu, report, scaling
 from bot.knowledge import document
 from bot.settings import PROJECT_ROOT
 from harness import heldout
@@ -146,12 +147,12 @@ def speed_of_stock(workdir: Path, runs: int) -> dict:
         }
 
 
-def scaling_section(workdir: Path, runs: int) -> dict:
-    """The production layout's figures; a failure there is reported, not fatal to the rest."""
+def reported(name: str, measure, *args) -> dict:
+    """A section's figures; a failure there is reported, not fatal to the rest."""
     try:
-        return scaling.run(workdir, runs)
+        return measure(*args)
     except Exception as error:  # noqa: BLE001 - the report says what went wrong
-        print(f"scaling failed: {error}", file=sys.stderr, flush=True)
+        print(f"{name} failed: {error}", file=sys.stderr, flush=True)
         return {"failed": f"{type(error).__name__}: {error}", "cores": os.cpu_count()}
 
 
@@ -162,25 +163,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scaling-runs", type=int, default=2, help="repetitions of each level, scaling section"
     )
-    parser.add_argument("--only", choices=["scaling"], help="run this section alone")
+    parser.add_argument("--only", choices=["scaling", "hostile"], help="run this section alone")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "reports")
     args = parser.parse_args(argv)
 
     results: dict = {"machine": machine()}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        if args.only != "scaling":
+        if args.only is None:
             run_quality_and_speed(results, workdir, args)
-        print("scaling: one and two Rasa servers on PostgreSQL + Redis ...", flush=True)
-        results["scaling"] = scaling_section(workdir / "scaling", args.scaling_runs)
+        if args.only in (None, "scaling"):
+            print("scaling: one and two Rasa servers on PostgreSQL + Redis ...", flush=True)
+            results["scaling"] = reported(
+                "scaling", scaling.run, workdir / "scaling", args.scaling_runs
+            )
+        if args.only in (None, "hostile"):
+            print("hostile: a flood from one client while another visitor chats ...", flush=True)
+            results["hostile"] = reported("hostile", hostile.run, workdir / "hostile")
 
     args.out.mkdir(parents=True, exist_ok=True)
     if args.only:  # into the last full report, the other sections as that run left them
         previous = args.out / "bench.json"
         last = json.loads(previous.read_text()) if previous.exists() else {}
-        alone = {**results["scaling"], "run_alone_on": results["machine"]["date"]}
-        results = {"machine": results["machine"], **last, "scaling": alone}
-        markdown = report.render(results) if "speed" in last else report.render_scaling(results)
+        alone = {**results[args.only], "run_alone_on": results["machine"]["date"]}
+        results = {"machine": results["machine"], **last, args.only: alone}
+        markdown = (
+            report.render(results) if "speed" in last else report.render_alone(results, args.only)
+        )
     else:
         markdown = report.render(results)
         report.update_summary(
@@ -189,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     (args.out / "bench.md").write_text(markdown, encoding="utf-8")
     print(markdown)
-    return 1 if "failed" in results["scaling"] else 0
+    return 1 if any("failed" in results.get(s, {}) for s in ("scaling", "hostile")) else 0
 
 
 def run_quality_and_speed(results: dict, workdir: Path, args: argparse.Namespace) -> None:

@@ -218,6 +218,7 @@ def render(results: dict) -> str:
         *speed_table(results),
         "",
         *(scaling_section(results["scaling"]) if "scaling" in results else []),
+        *(hostile_section(results["hostile"]) if "hostile" in results else []),
     ]
     return "\n".join(lines)
 
@@ -273,11 +274,52 @@ def scaling_section(scaling: dict) -> list[str]:
     ]
 
 
-def render_scaling(results: dict) -> str:
-    """The scaling section alone, when no full report exists to put it into."""
+def hostile_section(hostile: dict) -> list[str]:
+    lines = ["## 6. Hostile input", ""]
+    if "failed" in hostile:
+        return [*lines, f"Not measured: it failed: {hostile['failed']}.", ""]
+    flood, before, during = hostile["flood"], hostile["visitor_before"], hostile["visitor_during"]
+    statuses = ", ".join(
+        f"{count} × {status}" for status, count in sorted(flood["statuses"].items())
+    )
+    shapes = hostile["long_message_seconds"]
+    refused = hostile["ten_mb_message"]
+    how = (
+        f" (this section run alone on {hostile['run_alone_on']})"
+        if "run_alone_on" in hostile
+        else ""
+    )
+    return [
+        *lines,
+        f"One Rasa server with the default rate limits{how}. One client (127.0.0.2) sends "
+        f"{flood['messages']:,} REST messages, each under a new sender id, "
+        f"{hostile['flood_concurrency']} at a time, while a second visitor (127.0.0.1) holds "
+        "ordinary ten-message conversations, 0.2 s between messages.",
+        "",
+        "| second visitor | answers | p50 (ms) | p95 (ms) |",
+        "|---|---|---|---|",
+        f"| alone | {before['answers']} | {_ms(before['p50_ms'])} | {_ms(before['p95_ms'])} |",
+        f"| during the flood | {during['answers']} | {_ms(during['p50_ms'])} | "
+        f"{_ms(during['p95_ms'])} |",
+        "",
+        f"The flood took {flood['seconds']:.1f} s; its answers: {statuses}.",
+        "",
+        f"A 10 MB message: answered {refused['status']} after {refused['seconds'] * 1000:.0f} ms. "
+        "The slowest answers to messages of 5,000 characters (the most a message is read): "
+        + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in shapes.items())
+        + ".",
+        "",
+    ]
+
+
+SECTIONS_ALONE = {"scaling": scaling_section, "hostile": hostile_section}
+
+
+def render_alone(results: dict, section: str) -> str:
+    """One section alone, when no full report exists to put it into."""
     m = results["machine"]
     header = ["# Benchmark report", "", f"{m['date']} · {m['cpu']} · {m['cores']} cores", ""]
-    return "\n".join([*header, *scaling_section(results["scaling"])])
+    return "\n".join([*header, *SECTIONS_ALONE[section](results[section])])
 
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"

@@ -105,6 +105,9 @@ def _enquiries_resend(args) -> int:
         return 1
     queued = enquiry_store.resend(args.reference)
     print(f"{queued} failed e-mail(s) of {args.reference} queued again.")
+    for mail in _one(args.reference).outbox:
+        if mail.status == "failed":
+            print(f"  the {mail.kind} e-mail stays failed: {mail.last_error}")
     return 0
 
 

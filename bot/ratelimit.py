@@ -1,15 +1,31 @@
-"""Per-sender rate limits for the public channels: a token bucket per sender, so one
-visitor (or script) sending a burst is slowed down while everybody else is served.
+"""Rate limits for the public channels: a token bucket per sender and one per client
+address, so one visitor (or script) sending a burst is slowed down while everybody
+else is served.
 
-The limits come from ``settings.get().rate_limit`` (``RATE_LIMIT_BURST``,
-``RATE_LIMIT_PER_MINUTE``) and are applied in two places: the balancer answers REST
-over the limit with 429 (bot/balancer.py), and the Rasa server asks a sender on any
-channel to slow down (``sender_limits_and_answer_times`` in nlu/server/patches.py)."""
+Two keys, because either alone is stepped around. Per sender (``RATE_LIMIT_BURST``,
+``RATE_LIMIT_PER_MINUTE``): one conversation's burst; the balancer answers REST over it
+with 429 (bot/balancer.py) and every Rasa server asks a sender on any channel to slow
+down (``sender_limits_and_answer_times`` in nlu/server/patches.py). Per client address
+(``RATE_LIMIT_CLIENT_BURST``, ``RATE_LIMIT_CLIENT_PER_MINUTE``): one client rotating
+sender ids sent 600 messages in 12 s, none limited, and another visitor's answers went
+from 20 ms to 435 ms. It applies where the client is the visitor's own device: REST and
+socket.io, at the balancer and on every Rasa server by itself (nlu/channels/clients.py);
+not to the messenger webhooks, which all come from Telegram's or Meta's servers.
+
+The client address is the peer's; ``X-Forwarded-For`` is believed only from
+``TRUSTED_PROXIES`` (:func:`client_address`).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import OrderedDict
+from typing import Iterable, Sequence
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPV6_SITE_PREFIX = 64  # one household's or office's IPv6 network, as one NAT address
 
 
 class SenderLimits:
@@ -28,3 +44,80 @@ class SenderLimits:
         if len(self._buckets) > self._senders:  # bounded memory: forget the quietest
             self._buckets.popitem(last=False)
         return wait
+
+
+class ClientLimits(SenderLimits):
+    """Per client address. An IPv6 client is counted by its /64: one device may take
+    any address of its network, as an IPv4 client may take any sender id."""
+
+    def allow(self, address: str, now: float | None = None) -> float:
+        return super().allow(bucket_of(address), now)
+
+
+def bucket_of(address: str) -> str:
+    ip = parse_address(address)
+    if ip is None:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    return str(ipaddress.IPv6Network((int(ip), IPV6_SITE_PREFIX), strict=False))
+
+
+def networks(entries: Iterable[str]) -> tuple[Network, ...]:
+    """``TRUSTED_PROXIES``' entries (addresses or CIDR networks) as networks."""
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def parse_address(text: str | None) -> Address | None:
+    """An address as a peer or a proxy gives it (``[::1]`` too); IPv4-mapped IPv6 as
+    IPv4, so that a dual-stack socket's 127.0.0.1 is loopback's; None if it is none."""
+    try:
+        ip = ipaddress.ip_address((text or "").strip().strip("[]"))
+    except ValueError:
+        return None
+    return (ip.ipv4_mapped or ip) if ip.version == 6 else ip
+
+
+def _hops(forwarded_for: str | Iterable[str] | None) -> list[str]:
+    headers = [forwarded_for] if isinstance(forwarded_for, str) else list(forwarded_for or ())
+    return [hop for header in headers for hop in header.split(",")]
+
+
+def _trusted(ip: Address, trusted: Sequence[Network]) -> bool:
+    return any(ip.version == network.version and ip in network for network in trusted)
+
+
+def client_address(
+    peer: str | None, forwarded_for: str | Iterable[str] | None, trusted: Sequence[Network]
+) -> str:
+    """The address a request came from: the peer's, unless the peer is a trusted proxy;
+    then the rightmost hop of ``X-Forwarded-For`` that is not one, i.e. the address our
+    outermost proxy saw. What a client writes into the header stands left of that and
+    is never read, and from an untrusted peer the header is ignored altogether."""
+    ip = parse_address(peer)
+    if ip is None:
+        return peer or "unknown"  # a Unix socket: all its clients are one
+    if not _trusted(ip, trusted):
+        return str(ip)
+    for hop in reversed(_hops(forwarded_for)):
+        hop_ip = parse_address(hop)
+        if hop_ip is None:  # no proxy of ours writes that: the last one we believe
+            break
+        ip = hop_ip
+        if not _trusted(ip, trusted):
+            break
+    return str(ip)
+
+
+def forwarded_for(
+    peer: str | None, incoming: str | Iterable[str] | None, trusted: Sequence[Network]
+) -> str:
+    """The ``X-Forwarded-For`` a proxy passes on: the chain it was given, if a trusted
+    proxy gave it, and its peer; a chain from anybody else is dropped, so the next
+    server need only trust this proxy."""
+    ip = parse_address(peer)
+    peer_text = str(ip) if ip is not None else (peer or "unknown")
+    if ip is None or not _trusted(ip, trusted):
+        return peer_text
+    hops = [hop.strip() for hop in _hops(incoming) if hop.strip()]
+    return ", ".join([*hops, peer_text])

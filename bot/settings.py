@@ -9,6 +9,7 @@ docs/configuration.md lists every variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import asdict, dataclass, field
@@ -19,13 +20,42 @@ from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-ENQUIRY_MAX_CHARS = 5000  # longer enquiries are cut here and the visitor is told
-MESSENGER_MAX_BODY_BYTES = 64 * 1024  # a webhook update is a few kB; refuse more
+MESSAGE_MAX_CHARS = 5000  # the Rasa server reads this much of a message and says so
+ENQUIRY_MAX_CHARS = MESSAGE_MAX_CHARS  # longer enquiries are cut here and the visitor is told
+# Every server refuses a larger request at once (413): a message, a webhook update with
+# its metadata, is a few kB.
+REQUEST_MAX_BYTES = 64 * 1024
 LANGUAGES = ("en", "de")
 
 
 class SettingsError(ValueError):
     """A variable holds a value the assistant cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class SmtpTimeouts:
+    """Seconds to wait at each stage of sending one e-mail; the defaults are RFC 5321's
+    (section 4.5.3.2). A server may take minutes to answer the end of DATA while it
+    stores the message: a client that gives up sooner sends it again."""
+
+    greeting: float = 300.0  # connecting (and TLS) until the server's 220
+    mail: float = 300.0  # MAIL FROM; also EHLO, STARTTLS and login, together
+    rcpt: float = 300.0  # RCPT TO
+    data_start: float = 120.0  # DATA until the server's 354
+    data_block: float = 180.0  # sending the message (added to the wait for its reply)
+    data_end: float = 600.0  # the end of the message until the server's 250
+
+    def conversation(self) -> float:
+        """The longest one e-mail can take: every stage's timeout, added up (``mail``
+        twice: once for EHLO, STARTTLS and login, once for MAIL FROM)."""
+        return (
+            self.greeting
+            + 2 * self.mail
+            + self.rcpt
+            + self.data_start
+            + self.data_block
+            + self.data_end
+        )
 
 
 @dataclass(frozen=True)
@@ -36,10 +66,13 @@ class Smtp:
     password: str | None
     use_tls: bool
     start_tls: bool
+    timeouts: SmtpTimeouts = SmtpTimeouts()
 
     def client_options(self) -> dict:
-        """The keyword arguments of aiosmtplib's client."""
-        return asdict(self)
+        """The keyword arguments of aiosmtplib's client (the timeouts are per stage)."""
+        options = asdict(self)
+        del options["timeouts"]
+        return options
 
 
 @dataclass(frozen=True)
@@ -114,6 +147,8 @@ class Settings:
     rest_token: str | None  # None: the REST channel is open (development, loopback)
     # production
     rate_limit: RateLimit
+    client_rate_limit: RateLimit  # per client address, REST and socket.io (bot/ratelimit.py)
+    trusted_proxies: tuple[str, ...]  # networks whose X-Forwarded-For is believed
     redis: Redis | None  # shared state of several Rasa servers; None: each its own
     balancer_host: str
     balancer_port: int
@@ -191,6 +226,12 @@ def _smtp(read: _Reader) -> Smtp | None:
         password=read.optional("SMTP_PASSWORD"),
         use_tls=security == "tls",
         start_tls=security == "starttls",
+        timeouts=SmtpTimeouts(
+            **{
+                stage: read.number(f"SMTP_TIMEOUT_{stage.upper()}", default, float, minimum=1)
+                for stage, default in asdict(SmtpTimeouts()).items()
+            }
+        ),
     )
 
 
@@ -217,6 +258,19 @@ def _facebook(read: _Reader) -> Facebook | None:
     if not all(values.values()):
         return None
     return Facebook(**values, api_base_url=read.url("FACEBOOK_API_BASE_URL", Facebook.api_base_url))
+
+
+def _trusted_proxies(read: _Reader) -> tuple[str, ...]:
+    """Who may say which client it forwards: by default this machine, where the
+    balancer and the reverse proxy run. Anybody else's ``X-Forwarded-For`` is ignored."""
+    entries = read.items("TRUSTED_PROXIES", "127.0.0.1,::1")
+    try:
+        return tuple(str(ipaddress.ip_network(entry, strict=False)) for entry in entries)
+    except ValueError:
+        raise SettingsError(
+            "TRUSTED_PROXIES must be addresses or networks (a.b.c.d/n) separated by commas, "
+            f"not {read.text('TRUSTED_PROXIES')!r}"
+        ) from None
 
 
 def _redis(read: _Reader) -> Redis | None:
@@ -280,8 +334,15 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         rest_token=read.optional("REST_TOKEN"),
         rate_limit=RateLimit(
             burst=read.number("RATE_LIMIT_BURST", 10, minimum=1),
-            per_minute=read.number("RATE_LIMIT_PER_MINUTE", 30.0, float),
+            per_minute=read.number("RATE_LIMIT_PER_MINUTE", 30.0, float, minimum=1),
         ),
+        # an office of 30 behind one NAT chats well below 240 a minute, and opening the
+        # widget together fits in 60; a script sending 50 a second is stopped after 1 s
+        client_rate_limit=RateLimit(
+            burst=read.number("RATE_LIMIT_CLIENT_BURST", 60, minimum=1),
+            per_minute=read.number("RATE_LIMIT_CLIENT_PER_MINUTE", 240.0, float, minimum=1),
+        ),
+        trusted_proxies=_trusted_proxies(read),
         redis=_redis(read),
         balancer_host=read.text("BALANCER_HOST", "127.0.0.1"),
         balancer_port=read.number("BALANCER_PORT", 8000, minimum=1),

@@ -11,24 +11,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot import db
 from bot.enquiries import store
 from bot.enquiries.models import EnquiryRow, ReferenceCounterRow
 from tests.support.enquiries import new_enquiry
-from tests.support.postgres import scratch_database
+from tests.support.postgres import new_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def factory(request, tmp_path):
-    """A new database with every table, as the start-up commands leave it."""
-    if request.param == "sqlite":
-        made = db.session_factory(f"sqlite:///{tmp_path / 'enquiries.db'}")
-        db.create_schema(made)
+    with new_database(request.param, tmp_path, "refs") as made:
         yield made
-        return
-    with scratch_database("refs") as url:
-        assert db.ensure_database(url) == "created"
-        yield db.session_factory(url)
 
 
 def number(reference: str) -> int:

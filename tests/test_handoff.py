@@ -11,7 +11,6 @@ import sys
 import time
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from bot.enquiries import store
@@ -20,15 +19,7 @@ from bot.handoff.dispatcher import Dispatcher, FileTransport, SmtpTransport
 from bot.handoff.render import routing_reason
 from bot.routing import Need, route
 from bot.settings import PROJECT_ROOT
-from tests.support.smtp import SmtpServer
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
+from tests.support.smtp import SmtpServer, smtp_of_one_test  # noqa: F401 (the fixture)
 
 
 def enquiry(facts, need: Need, **overrides) -> store.NewEnquiry:
@@ -178,7 +169,7 @@ def test_retries_back_off_and_give_up_visibly_then_an_operator_resends(
     smtp.stop()
     dispatch(sqlite_factory, smtp)
     assert {r.status for r in outbox(sqlite_factory)} == {"failed"}
-    assert store.status_of(store.enquiries(sqlite_factory)[0]) == "failed"
+    assert store.status_of(store.enquiries(sqlite_factory)[0]) == ("failed, acknowledgement failed")
     monkeypatch.setenv("HANDOFF_GIVE_UP_HOURS", "48")
     assert store.resend(stored.reference, sqlite_factory) == 2
     smtp.start()
@@ -203,6 +194,8 @@ def test_a_failed_attempt_waits_longer_each_time(facts, sqlite_factory, smtp):
 def test_a_dispatcher_killed_mid_send_loses_and_duplicates_nothing(
     facts, sqlite_factory, smtp, tmp_path
 ):
+    """The killed dispatcher's lease keeps the row it was sending from the next one
+    until the lease ends (then it is sent); the other rows go at once."""
     database = str(sqlite_factory.kw["bind"].url)
     for topic in ("sensors", "energy"):
         store.submit(enquiry(facts, Need(topic=topic)), sqlite_factory)
@@ -216,6 +209,17 @@ def test_a_dispatcher_killed_mid_send_loses_and_duplicates_nothing(
     smtp.mailbox.stall.clear()
     second = subprocess.Popen([sys.executable, "-m", "bot", "dispatch"], env=env, cwd=PROJECT_ROOT)
     try:
+        assert len(smtp.mailbox.wait_for(3)) == 3
+        time.sleep(2)  # the leased row would arrive now
+        assert len(smtp.mailbox.messages) == 3
+        held = [r for r in outbox(sqlite_factory) if r.status == "pending"]
+        assert len(held) == 1 and held[0].claimed_until > store.utcnow()
+        with sqlite_factory.begin() as session:  # as if the lease had run out
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == held[0].id)
+                .values(claimed_until=store.utcnow())
+            )
         received = smtp.mailbox.wait_for(4)
         time.sleep(2)  # a duplicate would arrive now
     finally:

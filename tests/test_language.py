@@ -3,10 +3,14 @@ sure of real sentences, unsure of words that belong to no language."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nlu.components.language import LanguageDetector
-from nlu.pipeline.language import LanguageModel
+from nlu.pipeline.language import WORD, LanguageModel, _features
 
 ENGLISH = [
     "who is the contact for energy in leipzig",
@@ -121,3 +125,18 @@ def test_the_rasa_component_learns_from_metadata_and_reports_an_entity(tmp_path)
 def test_with_training_data_in_one_language_it_never_reports(tmp_path):
     detector = _trained_detector(tmp_path, [(t, "greet", "en") for t in ENGLISH])
     assert _heard(detector, "ja bitte, vielen Dank") == []
+
+
+OLD_NOT_LANGUAGE = re.compile(r"\S*[@/\d]\S*")  # what _features removed before
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab ä1@/-.\n\t'")), max_size=80))
+def test_the_features_are_those_of_the_text_without_addresses_links_and_numbers(text):
+    """The features are found in linear time now (a whole-token regex took 0.3 s for
+    5,000 dashes), and are the same as before."""
+    words = [w.lower() for w in WORD.findall(OLD_NOT_LANGUAGE.sub(" ", text))]
+    assert [f[2:] for f in _features(text) if f.startswith("w:")] == words
+
+
+def test_a_message_of_one_long_token_is_read():
+    assert _features("-" * 1_000_000 + " Hallo") == ["w:hallo", "<ha", "hal", "all", "llo", "lo>"]

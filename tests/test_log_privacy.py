@@ -3,10 +3,11 @@ the default log level: not when an enquiry goes through, not when an action fail
 
 The end-to-end tests run whole enquiry conversations against the real action server,
 Rasa server and dispatcher, in both log formats, one of them with an action that fails
-on the action server (Rasa logs the failed call) and one whose database refuses to
-store the enquiry (the action logs the database error), then search every log for what
-the visitors typed. The fast tests show the same for the log filter alone
-(bot/logs.py), with the error texts Rasa and SQLAlchemy really produce.
+on the action server (Rasa logs the failed call; the action server the traceback) and
+one whose database refuses to store the enquiry (the action logs the database error),
+then search every log for what the visitors typed. The fast tests show the same for
+the log filter alone (bot/logs.py), with the error texts Rasa and SQLAlchemy really
+produce.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import io
 import json
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy
@@ -22,7 +25,7 @@ from sqlalchemy import Column, Integer, String, create_engine
 from sqlalchemy.orm import Session, declarative_base
 
 from bot import db, logs
-from bot.enquiries.models import EnquiryRow
+from bot.enquiries.models import EnquiryRow, ReferenceCounterRow
 from harness.servers import Visitor, running_assistant
 
 # the visitors of the end-to-end conversations
@@ -32,7 +35,7 @@ WHOLE = {  # a whole enquiry, stored and e-mailed to the contact and the visitor
     "organisation": "Wolkenstein GmbH",
     "text": "We would like to rent four desks in Plagwitz from March onwards.",
 }
-FAILING_ACTION = {  # an internationalised address the handoff e-mail cannot encode
+FAILING_ACTION = {  # the submit action raises (an internationalised address, too)
     "name": "Erik Brandtner",
     "email": "erik.brandtner@brändtner-werke.example",
     "organisation": "Brandtner GmbH",
@@ -66,6 +69,26 @@ def leaks(logs_by_file: dict[str, str], *visitors: dict[str, str]) -> list[str]:
     return found
 
 
+def execute(database: str, statement: str) -> None:
+    connection = sqlite3.connect(database.removeprefix("sqlite:///"))
+    connection.execute(statement)
+    connection.commit()
+    connection.close()
+
+
+@contextmanager
+def submit_action_fails(database: str) -> Iterator[None]:
+    """A reference counter holding a fraction (as a bad manual edit might leave it):
+    the submit action raises ValueError formatting the reference, as any bug in an
+    action would raise, with the visitor's data in its tracker."""
+    counter = ReferenceCounterRow.__tablename__
+    execute(database, f"UPDATE {counter} SET last_number = last_number + 0.5")
+    try:
+        yield
+    finally:
+        execute(database, f"UPDATE {counter} SET last_number = CAST(last_number AS INTEGER)")
+
+
 def fill_in(visitor: Visitor, data: dict[str, str]) -> str:
     """Asks to be put through to Leipzig and fills in the form up to the summary."""
     visitor.says("Please forward my question to Dr Weber")
@@ -94,18 +117,17 @@ def conversations(request, tmp_path_factory, smtp):
 
         failing = Visitor(assistant)
         assert FAILING_ACTION["email"] in fill_in(failing, FAILING_ACTION)
-        failing.says("/affirm")
+        with submit_action_fails(assistant.database):
+            failing.says("/affirm")
         assert failing.enquiries() == []
 
         refused = Visitor(assistant)
         assert DATABASE_REFUSES["email"] in fill_in(refused, DATABASE_REFUSES)
-        connection = sqlite3.connect(assistant.database.removeprefix("sqlite:///"))
-        connection.execute(
+        execute(
+            assistant.database,
             f"CREATE TRIGGER disk_full BEFORE INSERT ON {EnquiryRow.__tablename__} "
-            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
         )
-        connection.commit()
-        connection.close()
         assert "could not store your enquiry" in refused.says("/affirm")
     texts = {
         path.name: path.read_text(encoding="utf-8", errors="replace")
@@ -130,10 +152,10 @@ def test_no_log_line_has_a_visitors_name_address_or_enquiry(conversations):
 def test_the_failures_are_still_logged_with_action_error_type_and_conversation(conversations):
     log_format, texts, senders = conversations
     rasa, actions = texts["rasa.log"], texts["actions.log"]
-    # if the action no longer fails for this address, the test needs another failing action
+    # if the action no longer fails so, the test needs another failing action
     assert "Encountered an exception while running action 'action_submit_enquiry'" in rasa
     assert "500, Internal Server Error" in rasa
-    assert "UnicodeEncodeError" in actions
+    assert "ValueError" in actions and "in reference_for" in actions  # the planted failure
     assert "enquiry could not be stored" in actions and "sqlalchemy.exc." in actions
     assert "database or disk is full" in actions and "INSERT INTO enquiry" in actions
     if log_format == "json":

@@ -69,6 +69,14 @@ def test_a_button_press_carries_its_payload_and_language():
         {"update_id": 1},
         {"update_id": 1, "poll": {}},
         message("x") | {"message": {"text": "x"}},
+        {"update_id": True, "message": message("x")["message"]},  # a bool is no id
+        {"update_id": 1, "message": {"chat": "x", "text": "hi"}},
+        {"update_id": 1, "message": {"chat": {"id": "42"}, "text": "hi"}},
+        {"update_id": 1, "message": message("hi")["message"] | {"from": "x"}},
+        {"update_id": 1, "message": "x"},
+        {"update_id": 1, "callback_query": {"id": "cb", "message": "x", "data": "/affirm"}},
+        {"update_id": 1, "callback_query": {"message": {"chat": {"id": 1}}, "from": 7}},
+        {"update_id": 1, "edited_message": {"chat": [], "text": "hi"}},
     ],
 )
 def test_what_is_not_a_readable_update_is_refused(update):
@@ -140,3 +148,46 @@ def test_messenger_events_and_quick_replies():
     )
     with pytest.raises(UnknownUpdate):
         facebook.read_events({"object": "instagram"})
+
+
+def test_odd_but_harmless_fields_are_read_without_them():
+    """A button's data or language that is not a text is left out, not passed on."""
+    query = {
+        "update_id": 9,
+        "callback_query": {
+            "id": 5,
+            "from": {"id": 42, "language_code": ["de"]},
+            "message": {"chat": {"id": 42}},
+            "data": {"x": 1},
+        },
+    }
+    assert telegram.read_update(query) == telegram.Incoming(9, 42, "", None, None)
+    channel_post = {"update_id": 10, "message": {"chat": {"id": -100}, "text": "hi"}}
+    assert telegram.read_update(channel_post) == telegram.Incoming(10, -100, "hi")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        1,
+        {"messaging": "x"},
+        {"messaging": ["x"]},
+        {"messaging": [{"sender": "x", "message": {"mid": "m", "text": "hi"}}]},
+        {"messaging": [{"sender": {"id": {"x": 1}}, "message": {"mid": "m", "text": "hi"}}]},
+        {"messaging": [{"sender": {"id": "u" * 201}, "message": {"mid": "m", "text": "hi"}}]},
+        {"messaging": [{"message": {"mid": "m", "text": "hi"}}]},
+        {"messaging": [{"sender": {"id": "u1"}, "message": {"text": "no id, no time"}}]},
+    ],
+)
+def test_a_malformed_messenger_call_is_refused_not_half_read(entry):
+    with pytest.raises(UnknownUpdate):
+        facebook.read_events({"object": "page", "entry": [entry]})
+    with pytest.raises(UnknownUpdate):
+        facebook.read_events({"object": "page", "entry": entry})
+
+
+def test_messenger_ids_fall_back_to_sender_and_time_and_texts_to_the_title():
+    event = {"sender": {"id": 1234}, "timestamp": 99, "postback": {"payload": 5, "title": "Go"}}
+    [incoming] = facebook.read_events({"object": "page", "entry": [{"messaging": [event]}]})
+    assert incoming == facebook.Incoming("1234-99", "1234", "Go")
+    assert facebook.read_events({"object": "page", "entry": [{"changes": []}]}) == []

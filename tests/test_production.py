@@ -3,6 +3,7 @@ store and Redis lock store, behind the load balancer (``make run-prod``'s layout
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import urllib.error
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -88,6 +90,27 @@ def say(url: str, sender: str, text: str) -> str:
     status, replies = send(url, sender, text)
     assert status == 200
     return " ".join(r.get("text", "") for r in replies)
+
+
+def send_from(address: str, url: str, sender: str, text: str) -> tuple[int, list]:
+    """:func:`send` from a source address of the caller's choosing: visitors come from
+    addresses of their own (Linux loopback takes any 127.x)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(
+        parts.hostname, parts.port, timeout=60, source_address=(address, 0)
+    )
+    try:
+        connection.request(
+            "POST",
+            "/webhooks/rest/webhook",
+            json.dumps({"sender": sender, "message": text}).encode(),
+            {"Content-Type": "application/json", "Authorization": f"Bearer {REST_TOKEN}"},
+        )
+        answer = connection.getresponse()
+        body = answer.read()
+        return answer.status, json.loads(body) if answer.status == 200 else []
+    finally:
+        connection.close()
 
 
 def user_texts(instance, sender: str, channel: str = "rest") -> list[str]:
@@ -171,12 +194,13 @@ def test_two_hundred_conversations_through_the_balancer_lose_and_reorder_nothing
     script = ["hello", "what is spinlab?", "Who is the contact for Leipzig?", "thanks", "bye"]
     senders = [f"load-{uuid.uuid4().hex}" for _ in range(200)]
 
-    def converse(sender: str) -> None:
+    def converse(number: int) -> None:  # 200 visitors, as many addresses as a flood has one
         for text in script:
-            assert say(balancer, sender, text)
+            status, replies = send_from(f"127.0.1.{number + 1}", balancer, senders[number], text)
+            assert status == 200 and replies
 
     with ThreadPoolExecutor(max_workers=200) as pool:
-        list(pool.map(converse, senders))
+        list(pool.map(converse, range(len(senders))))
     first, _ = instances
     for sender in senders:
         assert user_texts(first, sender) == script
@@ -211,6 +235,24 @@ def test_a_burst_from_one_sender_is_limited_while_others_are_served(balancer):
         burst = list(pool.map(lambda _: send(balancer, noisy, "hello")[0], range(30)))
     assert burst.count(429) >= 15 and burst.count(200) >= 10 and set(burst) == {200, 429}
     assert [send(balancer, calm, text)[0] for text in ("hello", "what is spinlab?")] == [200, 200]
+
+
+def test_rotating_sender_ids_from_one_address_are_limited_while_another_address_is_served(
+    instances, balancer
+):
+    """Production's limits: a burst of 60 a client address at the balancer, and the Rasa
+    servers behind it count the same address, from the balancer's X-Forwarded-For."""
+    senders = [f"rotating-{uuid.uuid4().hex}" for _ in range(100)]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        flood = list(
+            pool.map(lambda sender: send_from("127.0.2.1", balancer, sender, "hello")[0], senders)
+        )
+    assert set(flood) == {200, 429} and 50 <= flood.count(200) <= 70  # the burst, a refill
+    calm = [send_from("127.0.2.2", balancer, f"calm-{uuid.uuid4().hex}", "hello")[0]]
+    assert calm == [200]
+    first, _ = instances
+    refused = [s for s, status in zip(senders, flood, strict=True) if status == 429]
+    assert all(user_texts(first, sender) == [] for sender in refused[:10])
 
 
 def test_an_oversized_body_is_refused_by_the_balancer(balancer):

@@ -54,6 +54,9 @@ class OutboxRow(Base):
     give_up_at = Column(DateTime(), nullable=False)
     last_error = Column(Text, nullable=True)
     sent_at = Column(DateTime(), nullable=True)
+    # the lease of the dispatcher sending it now: no other one takes the row before
+    # this time (bot/handoff/dispatcher.py); None when nobody is sending it
+    claimed_until = Column(DateTime(), nullable=True)
     enquiry = relationship("EnquiryRow", back_populates="outbox")
 
 

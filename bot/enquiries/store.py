@@ -4,6 +4,7 @@ them over, so nothing the visitor confirmed can be lost by a later failure."""
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -13,8 +14,13 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot import db, settings
 from bot.enquiries.models import EnquiryRow, OutboxRow, ReferenceCounterRow
+from bot.enquiries.text import storable
 from bot.handoff import render
 from bot.knowledge.facts import Contact
+
+log = logging.getLogger(__name__)
+
+NOT_RENDERED = "not rendered"  # how last_error starts for a row without a message
 
 
 def utcnow() -> datetime:
@@ -76,7 +82,8 @@ def _next_number(session: Session) -> int:
 
 def submit(new: NewEnquiry, factory: sessionmaker | None = None) -> StoredEnquiry:
     """Store the enquiry and queue its e-mails, atomically, under a reference that no
-    other enquiry has had, even one erased since."""
+    other enquiry has had, even one erased since. An e-mail that cannot be rendered
+    does not stop the enquiry: it is stored failed, naming why."""
     factory = factory or db.session_factory()
     now = utcnow()
     sender = settings.get().mail_from
@@ -88,43 +95,49 @@ def submit(new: NewEnquiry, factory: sessionmaker | None = None) -> StoredEnquir
             channel=new.channel,
             conversation_id=new.conversation_id,
             language=new.language,
-            visitor_name=new.visitor_name,
-            visitor_email=new.visitor_email,
-            visitor_organisation=new.visitor_organisation,
-            text=new.text,
+            visitor_name=storable(new.visitor_name),
+            visitor_email=storable(new.visitor_email),
+            visitor_organisation=storable(new.visitor_organisation),
+            text=storable(new.text),
             hub=new.hub,
             contact_key=new.contact.key,
             contact_name=new.contact.name,
             contact_email=new.contact.email,
-            routing_reason=new.routing_reason,
-            topic=new.topic,
+            routing_reason=storable(new.routing_reason),
+            topic=storable(new.topic),
             consent_at=now,
             consent_notice_version=new.consent_notice_version,
-            transcript=json.dumps(new.transcript, ensure_ascii=False),
+            transcript=storable(json.dumps(new.transcript, ensure_ascii=False)),
         )
         session.add(enquiry)
-        for kind, message, recipient in (
-            ("contact", render.contact_message(enquiry, new.contact, sender), new.contact.email),
-            (
-                "acknowledgement",
-                render.acknowledgement(enquiry, new.contact, sender),
-                new.visitor_email,
-            ),
+        for kind, build, recipient in (
+            ("contact", render.contact_message, new.contact.email),
+            ("acknowledgement", render.acknowledgement, enquiry.visitor_email),
         ):
-            session.add(
-                OutboxRow(
-                    enquiry=enquiry,
-                    kind=kind,
-                    recipient=recipient,
-                    sender=sender,
-                    message_id=message["Message-ID"],
-                    raw=render.as_text(message),
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    give_up_at=give_up_at,
-                )
+            row = OutboxRow(
+                enquiry=enquiry,
+                kind=kind,
+                recipient=recipient,
+                sender=sender,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                give_up_at=give_up_at,
             )
+            try:
+                message = build(enquiry, new.contact, sender)
+                row.message_id, row.raw = message["Message-ID"], render.as_text(message)
+            except Exception as error:  # a bug must not lose what the visitor confirmed
+                log.error(
+                    "the %s e-mail of %s could not be rendered: %s",
+                    kind,
+                    enquiry.reference,
+                    type(error).__name__,
+                )
+                row.message_id = render.message_id(enquiry.reference, kind, sender)
+                row.raw, row.status = "", "failed"
+                row.last_error = f"{NOT_RENDERED}: {type(error).__name__}: {error}"
+            session.add(row)
         return StoredEnquiry(enquiry.reference, new.contact.name, new.contact.phone)
 
 
@@ -140,11 +153,14 @@ def enquiries(
 
 
 def status_of(enquiry: EnquiryRow) -> str:
-    """handed over / queued / failed, from its e-mail to the contact."""
+    """handed over / queued / failed, from its e-mail to the contact; another e-mail
+    that failed is named too (an acknowledgement the visitor never got)."""
     contact_mail = next((m for m in enquiry.outbox if m.kind == "contact"), None)
     if contact_mail is None:
         return "no e-mail"
-    return {"sent": "handed over", "pending": "queued", "failed": "failed"}[contact_mail.status]
+    status = {"sent": "handed over", "pending": "queued", "failed": "failed"}[contact_mail.status]
+    failed = [m.kind for m in enquiry.outbox if m.kind != "contact" and m.status == "failed"]
+    return ", ".join([status, *(f"{kind} failed" for kind in failed)])
 
 
 def export(enquiry: EnquiryRow) -> dict:
@@ -170,7 +186,9 @@ def export(enquiry: EnquiryRow) -> dict:
 
 
 def resend(reference: str, factory: sessionmaker | None = None) -> int:
-    """Queue a failed enquiry's e-mails again; returns how many were queued."""
+    """Queue a failed enquiry's e-mails again; returns how many were queued. One that
+    was never rendered stays failed: there is nothing to send (its details are in
+    :func:`export`)."""
     factory = factory or db.session_factory()
     now = utcnow()
     with factory.begin() as session:
@@ -178,7 +196,11 @@ def resend(reference: str, factory: sessionmaker | None = None) -> int:
             session.execute(
                 select(OutboxRow)
                 .join(EnquiryRow)
-                .where(EnquiryRow.reference == reference, OutboxRow.status == "failed")
+                .where(
+                    EnquiryRow.reference == reference,
+                    OutboxRow.status == "failed",
+                    OutboxRow.raw != "",
+                )
             )
             .scalars()
             .all()

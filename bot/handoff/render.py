@@ -1,29 +1,47 @@
 """Renders the e-mails of an enquiry from the templates in data/mail/.
 
 Everything the visitor typed is treated as untrusted: headers get it with control
-characters removed (no header injection), the HTML part gets it escaped.
+characters removed (no header injection), the HTML part gets it escaped, and all of it
+is made encodable first (bot/enquiries/text.py), so no text can make rendering fail.
+A message with an address that is not ASCII (a local part such as ``jörg``; domains
+come in IDNA) is rendered for SMTPUTF8 (RFC 6531/6532: UTF-8 headers), which the
+dispatcher then uses; every other message stays 7-bit ASCII throughout, as before.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import re
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.policy import SMTP, SMTPUTF8, Policy
+from email.utils import formatdate, make_msgid, parseaddr
 from string import Template
 
 from bot import settings
+from bot.enquiries.text import one_line, storable
 from bot.knowledge.facts import Contact
 
 TEMPLATES = settings.PROJECT_ROOT / "data" / "mail"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 def header_text(value: str, limit: int = 120) -> str:
-    """A value safe for a header: one line, no control characters, bounded."""
-    return _CONTROL.sub(" ", value).strip()[:limit]
+    """A value safe for a header: one line (no header injection), no control characters,
+    encodable, bounded."""
+    return one_line(value)[:limit]
+
+
+def mailbox(name: str, address: str) -> Address:
+    """``name <address>`` for a header; the policy quotes or encodes the name."""
+    local_part, at, domain = address.rpartition("@")
+    if not at or not local_part or not domain:
+        raise ValueError("an address needs a local part, one @ and a domain")
+    return Address(display_name=header_text(name), username=local_part, domain=domain)
+
+
+def _policy(sender: str, *addresses: str) -> Policy:
+    """SMTPUTF8 only when an address needs it (a name is encoded in ASCII instead)."""
+    return SMTP if all(a.isascii() for a in (parseaddr(sender)[1], *addresses)) else SMTPUTF8
 
 
 def _template(name: str, language: str) -> Template:
@@ -55,23 +73,31 @@ def _speakers(language: str) -> dict[str, str]:
     return {who: t.template for who, t in _keyed("speakers.LANG.txt", language).items()}
 
 
-def _transcript_text(transcript: list[dict], language: str) -> str:
+def _turns(transcript: list[dict], language: str) -> list[tuple[str, str, str]]:
+    """(at, speaker, text) of each turn, as storable text whatever the JSON held."""
     speakers = _speakers(language)
-    lines = (f"  [{t['at']}] {speakers.get(t['who'], t['who'])}: {t['text']}" for t in transcript)
+    turns = []
+    for turn in transcript if isinstance(transcript, list) else []:
+        turn = turn if isinstance(turn, dict) else {"text": turn}
+        who = storable(turn.get("who"))
+        turns.append((one_line(turn.get("at")), speakers.get(who, who), storable(turn.get("text"))))
+    return turns
+
+
+def _transcript_text(transcript: list[dict], language: str) -> str:
+    lines = (f"  [{at}] {who}: {text}" for at, who, text in _turns(transcript, language))
     return "\n".join(lines) or "  -"
 
 
 def _transcript_html(transcript: list[dict], language: str) -> str:
-    speakers = _speakers(language)
     return "".join(
-        f"<li><small>{html.escape(t['at'])}</small> "
-        f"<b>{html.escape(speakers.get(t['who'], t['who']))}</b>: {html.escape(t['text'])}</li>"
-        for t in transcript
+        f"<li><small>{html.escape(at)}</small> <b>{html.escape(who)}</b>: {html.escape(text)}</li>"
+        for at, who, text in _turns(transcript, language)
     )
 
 
 def _values(enquiry, contact: Contact) -> dict[str, str]:
-    return {
+    values = {
         "reference": enquiry.reference,
         "topic": enquiry.topic,
         "routing_reason": enquiry.routing_reason,
@@ -87,10 +113,13 @@ def _values(enquiry, contact: Contact) -> dict[str, str]:
         "contact_organisation": contact.organisation,
         "contact_phone": contact.phone,
     }
+    return {key: storable(value) for key, value in values.items()}
 
 
-def _message(sender: str, to: str, subject: str, message_id: str) -> EmailMessage:
-    message = EmailMessage(policy=SMTP)
+def _message(
+    sender: str, to: Address, subject: str, message_id: str, policy: Policy
+) -> EmailMessage:
+    message = EmailMessage(policy=policy)
     message["From"] = sender
     message["To"] = to
     message["Subject"] = header_text(subject, limit=200)
@@ -99,7 +128,7 @@ def _message(sender: str, to: str, subject: str, message_id: str) -> EmailMessag
     return message
 
 
-def _message_id(reference: str, kind: str, sender: str) -> str:
+def message_id(reference: str, kind: str, sender: str) -> str:
     domain = parseaddr(sender)[1].rpartition("@")[2] or "hub.example.org"
     return make_msgid(idstring=f"{reference}.{kind}", domain=domain)
 
@@ -107,18 +136,19 @@ def _message_id(reference: str, kind: str, sender: str) -> str:
 def contact_message(enquiry, contact: Contact, sender: str) -> EmailMessage:
     """To the contact person, Reply-To the visitor, plain text and HTML."""
     values = _values(enquiry, contact)
-    transcript = json.loads(enquiry.transcript)
+    transcript = json.loads(storable(enquiry.transcript))
     language = settings.get().contact_mail_language
     subject = _subjects(language)["contact"].safe_substitute(
         {k: header_text(v) for k, v in values.items()}
     )
     message = _message(
         sender,
-        formataddr((header_text(contact.name), contact.email)),
+        mailbox(contact.name, contact.email),
         subject,
-        _message_id(enquiry.reference, "contact", sender),
+        message_id(enquiry.reference, "contact", sender),
+        _policy(sender, contact.email, enquiry.visitor_email),
     )
-    message["Reply-To"] = formataddr((header_text(enquiry.visitor_name), enquiry.visitor_email))
+    message["Reply-To"] = mailbox(enquiry.visitor_name, enquiry.visitor_email)
     message.set_content(
         _template("contact.LANG.txt", language).safe_substitute(
             values, transcript=_transcript_text(transcript, language)
@@ -140,9 +170,10 @@ def acknowledgement(enquiry, contact: Contact, sender: str) -> EmailMessage:
     subject = _subjects(enquiry.language)["acknowledgement"].safe_substitute(values)
     message = _message(
         sender,
-        formataddr((header_text(enquiry.visitor_name), enquiry.visitor_email)),
+        mailbox(enquiry.visitor_name, enquiry.visitor_email),
         subject,
-        _message_id(enquiry.reference, "acknowledgement", sender),
+        message_id(enquiry.reference, "acknowledgement", sender),
+        _policy(sender, enquiry.visitor_email),
     )
     message.set_content(
         _template("acknowledgement.LANG.txt", enquiry.language).safe_substitute(values)
@@ -151,4 +182,5 @@ def acknowledgement(enquiry, contact: Contact, sender: str) -> EmailMessage:
 
 
 def as_text(message: EmailMessage) -> str:
-    return message.as_string(policy=SMTP)
+    """The message as stored in the outbox and sent, under the policy it was made with."""
+    return message.as_string(policy=message.policy)

@@ -17,6 +17,7 @@ from bot.messengers.updates import NON_TEXT, UnknownUpdate
 
 QUICK_REPLY_TITLE_LIMIT = 20  # characters Messenger shows on a quick reply
 QUICK_REPLY_PAYLOAD_LIMIT = 1000
+ID_CHARS = 200  # a PSID is ~16 digits; the conversation id column holds 255
 
 
 def signature_is_valid(app_secret: str, body: bytes, header: str | None) -> bool:
@@ -37,33 +38,72 @@ class Incoming:
 
 
 def read_events(payload: object) -> list[Incoming]:
-    """The visitor messages in one webhook call; raises :class:`UnknownUpdate`."""
+    """The visitor messages in one webhook call; raises :class:`UnknownUpdate` for
+    what is not a page call as Meta makes it. Total: any JSON value gives one or the
+    other, never another error (a signed but malformed call must be a 400, not a 500).
+    Receipts, echoes and events of other kinds are left out, not refused."""
     if not isinstance(payload, dict) or payload.get("object") != "page":
         raise UnknownUpdate("not a Messenger page event")
     found = []
-    for entry in payload.get("entry") or []:
-        for event in (entry or {}).get("messaging") or []:
+    for entry in _list(payload.get("entry"), "entry"):
+        if not isinstance(entry, dict):
+            raise UnknownUpdate("an entry is not an object")
+        for event in _list(entry.get("messaging"), "messaging"):
             if incoming := _read_event(event):
                 found.append(incoming)
     return found
 
 
-def _read_event(event: dict) -> Incoming | None:
-    sender = str((event.get("sender") or {}).get("id") or "")
-    if not sender:
-        return None
+def _list(value: object, name: str) -> list:
+    if value is None:
+        return []  # an entry of another subscription (page feed changes) has no messaging
+    if not isinstance(value, list):
+        raise UnknownUpdate(f"{name!r} is not a list")
+    return value
+
+
+def _id(value: object) -> str | None:
+    """A PSID or message id as Meta sends it: a short text (or a number)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    return value if isinstance(value, str) and 0 < len(value) <= ID_CHARS else None
+
+
+def _text(*candidates: object) -> str:
+    return next((c for c in candidates if isinstance(c, str) and c), "")
+
+
+def _read_event(event: object) -> Incoming | None:
+    if not isinstance(event, dict):
+        raise UnknownUpdate("a messaging event is not an object")
+    sender = event.get("sender")
+    sender_id = _id(sender.get("id")) if isinstance(sender, dict) else None
+    if sender_id is None:
+        raise UnknownUpdate("a messaging event without a sender id")
     if isinstance(postback := event.get("postback"), dict):
-        mid = str(postback.get("mid") or f"{sender}-{event.get('timestamp')}")
-        return Incoming(mid, sender, str(postback.get("payload") or postback.get("title") or ""))
+        mid = _message_id(postback, sender_id, event)
+        return Incoming(mid, sender_id, _text(postback.get("payload"), postback.get("title")))
     message = event.get("message")
     if not isinstance(message, dict) or message.get("is_echo"):
         return None  # delivery/read receipts, echoes of our own messages
-    mid = str(message.get("mid") or f"{sender}-{event.get('timestamp')}")
-    if isinstance(quick := message.get("quick_reply"), dict) and quick.get("payload"):
-        return Incoming(mid, sender, str(quick["payload"]))
+    mid = _message_id(message, sender_id, event)
+    if isinstance(quick := message.get("quick_reply"), dict) and (
+        payload := _text(quick.get("payload"))
+    ):
+        return Incoming(mid, sender_id, payload)
     if isinstance(message.get("text"), str):
-        return Incoming(mid, sender, message["text"])
-    return Incoming(mid, sender, NON_TEXT)  # attachments, stickers, voice notes
+        return Incoming(mid, sender_id, message["text"])
+    return Incoming(mid, sender_id, NON_TEXT)  # attachments, stickers, voice notes
+
+
+def _message_id(part: dict, sender_id: str, event: dict) -> str:
+    """The id a redelivery repeats: the message's ``mid``, else sender and time."""
+    if mid := _id(part.get("mid")):
+        return mid
+    timestamp = event.get("timestamp")
+    if isinstance(timestamp, int) and not isinstance(timestamp, bool) and 0 <= timestamp < 2**63:
+        return f"{sender_id}-{timestamp}"
+    raise UnknownUpdate("a message without an id or a time")
 
 
 def _title(text: str) -> str:

@@ -29,6 +29,7 @@ COMMANDS = {
 LANGUAGE_COMMANDS = ("/language", "/sprache")  # "/language de"
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")  # what setWebhook asks for
 CALLBACK_DATA_LIMIT = 64  # bytes Telegram allows in a button's callback_data
+LANGUAGE_CODE_CHARS = 35  # an IETF language tag, as Telegram's language_code
 
 
 @dataclass(frozen=True)
@@ -49,18 +50,19 @@ def _command(text: str) -> str:
 
 
 def read_update(update: object) -> Incoming:
-    """What an update from the webhook means; raises :class:`UnknownUpdate`."""
-    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+    """What an update from the webhook means; raises :class:`UnknownUpdate` for
+    anything else. Total: any JSON value gives one or the other, never another error
+    (a signed but malformed update must be a 400, not a 500)."""
+    if not isinstance(update, dict) or (update_id := _int(update.get("update_id"))) is None:
         raise UnknownUpdate("not a Telegram update")
-    update_id = update["update_id"]
     if isinstance(query := update.get("callback_query"), dict):
-        message = query.get("message") or {}
+        data, query_id = query.get("data"), query.get("id")
         return Incoming(
             update_id,
-            _chat_id(message),
-            str(query.get("data") or ""),
+            _chat_id(query.get("message")),
+            data if isinstance(data, str) else "",
             _language(query),
-            str(query.get("id") or "") or None,
+            query_id if isinstance(query_id, str) and query_id else None,
         )
     if isinstance(edited := update.get("edited_message"), dict):
         return Incoming(update_id, _chat_id(edited), EDITED, _language(edited))
@@ -71,18 +73,37 @@ def read_update(update: object) -> Incoming:
         if text.startswith("/") and not text.startswith("//"):
             text = _command(text)
         return Incoming(update_id, _chat_id(message), text, _language(message))
-    raise UnknownUpdate(f"update type not handled: {sorted(set(update) - {'update_id'})}")
+    raise UnknownUpdate(f"update type not handled: {_keys(update)}")
 
 
-def _chat_id(message: dict) -> int:
-    chat_id = (message.get("chat") or {}).get("id")
-    if not isinstance(chat_id, int):
+def _int(value: object) -> int | None:
+    """A Telegram id: an integer (not ``true``) of at most 64 bits, as the Bot API's."""
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return value
+    return None
+
+
+def _keys(update: dict) -> list[str]:
+    """Some of an unknown update's keys, for the refusal (which the sender reads)."""
+    return sorted(str(key)[:40] for key in update if key != "update_id")[:5]
+
+
+def _chat_id(message: object) -> int:
+    chat = message.get("chat") if isinstance(message, dict) else None
+    chat_id = _int(chat.get("id")) if isinstance(chat, dict) else None
+    if chat_id is None:
         raise UnknownUpdate("message without a chat id")
     return chat_id
 
 
 def _language(part: dict) -> str | None:
-    return (part.get("from") or {}).get("language_code")
+    sender = part.get("from")
+    if sender is None:
+        return None  # a channel post has no sender
+    if not isinstance(sender, dict):
+        raise UnknownUpdate("'from' is not a user")
+    code = sender.get("language_code")
+    return code if isinstance(code, str) and 0 < len(code) <= LANGUAGE_CODE_CHARS else None
 
 
 def send_message_body(chat_id: int, text: str, buttons: list[dict] | None = None) -> dict:

@@ -23,6 +23,7 @@ from bot import conversations, logs, settings
 from bot.messengers import facebook
 from bot.messengers.shared_ids import seen_ids
 from bot.messengers.updates import UnknownUpdate
+from nlu.channels import limits
 from nlu.channels.webhook import ChatOrder, json_body, refusal
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class FacebookInput(RasaFacebookInput):
         return None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("fb_webhook", __name__)
+        webhook = limits.apply_to(Blueprint("fb_webhook", __name__))
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

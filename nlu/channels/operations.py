@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import operations, settings
 from bot.knowledge import store
+from nlu.channels import limits
 from nlu.components import spacy_model
 from nlu.pipeline import build
 
@@ -103,7 +104,7 @@ class OperationsInput(InputChannel):
         return "ops"
 
     def blueprint(self, on_new_message) -> Blueprint:
-        blueprint = Blueprint("operations", __name__)
+        blueprint = limits.apply_to(Blueprint("operations", __name__))
 
         @blueprint.get("/healthz")
         async def health(_request):

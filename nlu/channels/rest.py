@@ -9,20 +9,45 @@ operators, not for visitors (they have the widget and the messengers).
 - With ``REST_TOKEN`` set (``make run-prod`` sets one) every call needs
   ``Authorization: Bearer $REST_TOKEN``; unset, the channel is open, as on a
   developer's machine where the Rasa server listens on loopback only.
+- A body is read once, through the messengers' checked JSON reader
+  (nlu/channels/webhook.py), and Rasa's handler is given that parse: over 64 kB gets
+  413, a body that is not an object with a text ``sender`` and ``message`` (and an
+  object ``metadata``, if any) 400, never a 500 or the shared conversation "default".
+- A client address over its limit gets 429 before all that (nlu/channels/clients.py).
 """
 
 from __future__ import annotations
 
-import json
-from typing import Optional, Text
+from typing import Any, Optional, Text
 
 from rasa.core.channels.rest import RestInput
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot import conversations, settings, tokens
-from nlu.channels.webhook import refusal
+from nlu.channels import clients, limits
+from nlu.channels.webhook import json_body, refusal
 
 MAX_SENDER_CHARS = 200  # the conversation id column holds 255
+
+
+def message_body(request: Any) -> dict | HTTPResponse:
+    """The body of a message call, or the refusal to answer (413, 400). Checked here
+    because Rasa's handler trusts the shape: it answers 500 for a list or a ``message``
+    that is not a text, and hands ``metadata`` of any kind to the actions."""
+    body = json_body(request)
+    if isinstance(body, HTTPResponse):
+        return body
+    if not isinstance(body, dict):
+        return refusal(400, "the body must be a JSON object")
+    sender = body.get("sender")
+    if not isinstance(sender, str) or not 0 < len(sender) <= MAX_SENDER_CHARS:
+        return refusal(400, f"'sender' must be a text of 1 to {MAX_SENDER_CHARS} characters")
+    if not isinstance(body.get("message"), str):
+        return refusal(400, "'message' must be a text")
+    if not isinstance(body.get("metadata"), (dict, type(None))):
+        return refusal(400, "'metadata' must be an object")
+    return body
 
 
 class NamespacedRestInput(RestInput):
@@ -37,7 +62,8 @@ class NamespacedRestInput(RestInput):
         return self.name()
 
     def blueprint(self, on_new_message):
-        blueprint = super().blueprint(on_new_message)
+        blueprint = limits.apply_to(super().blueprint(on_new_message))
+        clients.guard(blueprint, self.name())  # per client address, before the body is parsed
         token = settings.get().rest_token
 
         @blueprint.middleware("request")
@@ -47,15 +73,10 @@ class NamespacedRestInput(RestInput):
             if token is not None:
                 if not tokens.matches(request.headers.get("Authorization"), token):
                     return refusal(401, "this channel needs the REST token")
-            try:
-                body = json.loads(request.body or b"")
-            except (ValueError, UnicodeDecodeError):
-                return refusal(400, "body is not JSON")
-            sender = body.get("sender") if isinstance(body, dict) else None
-            if not isinstance(sender, str) or not 0 < len(sender) <= MAX_SENDER_CHARS:
-                return refusal(
-                    400, f"'sender' must be a text of 1 to {MAX_SENDER_CHARS} characters"
-                )
+            message = message_body(request)
+            if isinstance(message, HTTPResponse):
+                return message
+            request.parsed_json = message  # what Rasa's handler reads: this checked parse
             return None
 
         return blueprint

@@ -13,6 +13,9 @@
 - With ``session_persistence`` the stock channel calls ``enter_room`` without
   awaiting it, which the python-socketio 5 that Rasa 3.6 installs made a coroutine:
   the visitor's socket never joins its session's room and never gets an answer.
+- Limits per client address (nlu/channels/clients.py): a connection from an address
+  over its limit is refused, and a message from one is not read (the visitor is asked
+  to slow down), however many sockets or sessions the client opens.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 
 from bot import conversations, settings
+from nlu.channels import clients, limits
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +48,23 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         return "socketio"
 
     def blueprint(self, on_new_message):
-        blueprint = super().blueprint(on_new_message)
+        blueprint = limits.apply_to(super().blueprint(on_new_message))
         sio = self.sio
         sio.eio.cors_allowed_origins = list(settings.get().cors_origins)
+        sio.eio.max_http_buffer_size = settings.REQUEST_MAX_BYTES  # websocket frames too
         sessions: dict[str, str] = {}  # socket id -> its confirmed session
+        addresses: dict[str, str] = {}  # socket id -> its client's address
+        stock_connect = sio.handlers[self.namespace or "/"]["connect"]
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid, environ, auth=None) -> bool:
+            address = clients.address_of_socket(environ)
+            if clients.refused(address, self.name()):
+                return False
+            accepted = await stock_connect(sid, environ, auth)
+            if accepted is not False:
+                addresses[sid] = address
+            return accepted
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid, data) -> None:
@@ -63,9 +80,11 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         @sio.on("disconnect", namespace=self.namespace)
         async def disconnect(sid) -> None:
             sessions.pop(sid, None)
+            addresses.pop(sid, None)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid, data) -> None:
+            wait = clients.refused(addresses.get(sid, "unknown"), self.name())
             session = sessions.get(sid)
             if session is None or not isinstance(data, dict):
                 log.info("a message before its socket's session_request was ignored")
@@ -76,14 +95,14 @@ class OriginCheckedSocketIOInput(SocketIOInput):
                     metadata = json.loads(metadata)
                 except ValueError:
                     metadata = {}
-            await on_new_message(
-                UserMessage(
-                    str(data.get("message") or ""),
-                    SessionOutput(sio, self.bot_message_evt),
-                    conversations.conversation_id(self.name(), session),
-                    input_channel=self.name(),
-                    metadata=metadata if isinstance(metadata, dict) else None,
-                )
+            message = UserMessage(
+                str(data.get("message") or ""),
+                SessionOutput(sio, self.bot_message_evt),
+                conversations.conversation_id(self.name(), session),
+                input_channel=self.name(),
+                metadata=metadata if isinstance(metadata, dict) else None,
             )
+            with clients.over_limit(wait):  # answered with a request to slow down, unread
+                await on_new_message(message)
 
         return blueprint

@@ -1,32 +1,81 @@
-"""What the messenger webhooks share: refusals before reading, the body-size cap and
-one lock per chat, so that a chat's messages are handled in the order they came."""
+"""What the webhooks share: the one checked way to read a JSON body, refusals, and one
+lock per chat, so that a chat's messages are handled in the order they came.
+
+Every channel that reads JSON (REST, Telegram, Messenger) reads it through
+:func:`json_body`, so a body one channel refuses is refused by all of them, and no
+body, however made, ends in a 500: too large gets 413, anything else unreadable 400.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import weakref
 from typing import Any
 
 from sanic import response
-from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import settings
+
+MAX_JSON_DEPTH = 32  # a Telegram update or a Messenger call nests about 10 deep
+
+# A JSON string, escapes included; one not closed runs to the end, so that every match
+# succeeds at its first try (a regex that could fail would rescan: quadratic time).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
 def refusal(status: int, reason: str) -> HTTPResponse:
     return response.json({"error": reason}, status=status)
 
 
-def json_body(request: Request) -> Any:
-    """The parsed body, or a refusal for an oversized or malformed one."""
-    if len(request.body or b"") > settings.MESSENGER_MAX_BODY_BYTES:
+def _nesting_exceeds(text: str, limit: int) -> bool:
+    """Whether arrays and objects nest deeper than ``limit``, counted before parsing:
+    the parser recurses once per level, and a 60 kB ``[[[…]]]`` would exhaust the
+    stack. Brackets inside strings do not count, just as the parser reads them."""
+    depth = 0
+    for bracket in _BRACKET.findall(_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: Python's json reads them
+
+
+def _finite(number: str) -> float:
+    value = float(number)
+    if value in (float("inf"), float("-inf")):  # 1e400 would be read as Infinity
+        raise ValueError(f"{number} is too large")
+    return value
+
+
+def json_body(request: Any, max_bytes: int = settings.REQUEST_MAX_BYTES) -> Any:
+    """The body of ``request`` (anything with ``.body``) as JSON, or the refusal to
+    answer: 413 over ``max_bytes``, 400 for what is not UTF-8, not JSON, nested deeper
+    than :data:`MAX_JSON_DEPTH`, or holds text that is not Unicode (a lone surrogate
+    escape, which would fail later wherever the text is encoded)."""
+    body = request.body or b""
+    if len(body) > max_bytes:
         return refusal(413, "body too large")
     try:
-        return json.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError):
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return refusal(400, "body is not UTF-8")
+    if _nesting_exceeds(text, MAX_JSON_DEPTH):
+        return refusal(400, f"body nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return refusal(400, "body holds text that is not Unicode")
+    except (ValueError, RecursionError):
         return refusal(400, "body is not JSON")
+    return value
 
 
 class ChatOrder:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-NOT_LANGUAGE = re.compile(r"\S*[@/\d]\S*")  # e-mail addresses, links, numbers
+NOT_LANGUAGE = re.compile(r"[@/\d]")  # in e-mail addresses, links, numbers
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,10 @@ class Guess:
 
 
 def _features(text: str) -> list[str]:
-    words = [w.lower() for w in WORD.findall(NOT_LANGUAGE.sub(" ", text))]
+    """Words and their trigrams, in time linear in the text (a regex over whole tokens
+    took quadratic time on a long token: 5,000 dashes blocked the server for 0.3 s)."""
+    language = " ".join(t for t in text.split() if not NOT_LANGUAGE.search(t))
+    words = [w.lower() for w in WORD.findall(language)]
     trigrams = [
         padded[i : i + 3] for w in words for padded in [f"<{w}>"] for i in range(len(padded) - 2)
     ]

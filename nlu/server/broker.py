@@ -16,7 +16,7 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot import settings
-from nlu.server.metrics import FALLBACKS, INTENTS, MESSAGES
+from nlu.server.metrics import FALLBACKS, INTENTS, MESSAGES, channel_label, intent_label
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +25,12 @@ CORE_FALLBACK = "action_default_fallback"
 
 
 def count(event: dict) -> None:
+    """Labels from fixed sets (nlu/server/metrics.py): the event is what a client sent
+    through Rasa's HTTP API as much as what a channel made."""
     if event.get("event") == "user":
         intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name") or "none"
-        MESSAGES.labels(event.get("input_channel") or "unknown").inc()
-        INTENTS.labels(intent).inc()
+        MESSAGES.labels(channel_label(event.get("input_channel"))).inc()
+        INTENTS.labels(intent_label(intent)).inc()
         if intent == NLU_FALLBACK:
             FALLBACKS.labels("nlu").inc()
     elif event.get("event") == "action" and event.get("name") == CORE_FALLBACK:

@@ -32,6 +32,7 @@ MARK = "__hub_patch__"
 UNDELIVERED_ATTEMPTS = 3
 FIRST_WAIT_SECONDS = 0.05
 SLOW_DOWN_RESPONSE = "utter_slow_down"
+MESSAGE_CUT_RESPONSE = "utter_message_cut"
 ACTION_SERVER_DOWN_RESPONSES = ("utter_action_server_down", "utter_contacts_both")
 
 
@@ -258,13 +259,14 @@ def _handling_messages(original):
 
     from bot import logs, settings
     from bot.ratelimit import SenderLimits
-    from nlu.server.metrics import ANSWER_SECONDS, RATE_LIMITED
+    from nlu.channels import clients
+    from nlu.server.metrics import ANSWER_SECONDS, RATE_LIMITED, channel_label
 
     limit = settings.get().rate_limit
     limits = SenderLimits(burst=limit.burst, per_minute=limit.per_minute)
 
     async def slow_down(agent, message, wait: float) -> None:
-        RATE_LIMITED.labels(message.input_channel or "unknown").inc()
+        RATE_LIMITED.labels(channel_label(message.input_channel)).inc()
         log.warning("over the rate limit for %.0f s more; message not read", wait)
         tracker = await agent.tracker_store.retrieve(message.sender_id)
         if tracker is None:
@@ -277,12 +279,14 @@ def _handling_messages(original):
         token = logs.conversation_id.set(message.sender_id)
         started = time.perf_counter()
         try:
-            wait = limits.allow(message.sender_id)
+            # a socket's client over its address's limit (nlu/channels/clients.py), or
+            # the sender over theirs: either way asked to slow down, the message unread
+            wait = clients.over_limit_for() or limits.allow(message.sender_id)
             if wait:
                 return await slow_down(self, message, wait)
             return await original(self, message)
         finally:
-            ANSWER_SECONDS.labels(message.input_channel or "unknown").observe(
+            ANSWER_SECONDS.labels(channel_label(message.input_channel)).observe(
                 time.perf_counter() - started
             )
             logs.conversation_id.reset(token)
@@ -304,8 +308,55 @@ SENDER_LIMITS_AND_ANSWER_TIMES = Patch(
     "Every channel's message passes Agent.handle_message, and nothing before it knows "
     "the sender on every channel: here a sender over RATE_LIMIT_BURST / "
     "RATE_LIMIT_PER_MINUTE is asked, in their language, to slow down and the message "
-    "is not read; the answer time is measured (lock wait included, as the visitor "
+    "is not read, as is one from a socket whose client address is over its limit; "
+    "the answer time is measured (lock wait included, as the visitor "
     "waits for it) and the conversation id goes on every log line.",
+)
+
+
+def _cutting_long_messages(original):
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot import settings
+    from bot.numbers import number_text
+
+    async def handle_message(self, message):
+        if len(message.text or "") <= settings.MESSAGE_MAX_CHARS:
+            return await original(self, message)
+        message.text = message.text[: settings.MESSAGE_MAX_CHARS]
+        answers = await original(self, message)
+        tracker = await self.tracker_store.retrieve(message.sender_id)
+        if tracker is None:  # erased in this very turn
+            tracker = DialogueStateTracker(message.sender_id, self.domain.slots)
+        notice = await self.nlg.generate(
+            MESSAGE_CUT_RESPONSE,
+            tracker,
+            message.output_channel.name(),
+            limit=number_text(settings.MESSAGE_MAX_CHARS, tracker.get_slot("language")),
+        )
+        if notice:
+            await message.output_channel.send_response(message.sender_id, notice)
+        return answers
+
+    return handle_message
+
+
+def _message_processor():
+    from rasa.core.processor import MessageProcessor
+
+    return MessageProcessor
+
+
+CUT_LONG_MESSAGES = Patch(
+    "cut_long_messages",
+    "rasa",
+    lambda: (_message_processor(), "handle_message"),
+    _cutting_long_messages,
+    "Every channel's message reaches MessageProcessor.handle_message, inside the "
+    "conversation's lock: a message longer than MESSAGE_MAX_CHARS is read only that far "
+    "(the pipeline's time grows with the text, and it runs on the event loop), and the "
+    "visitor is told so after the answers, in the conversation's language as the "
+    "message itself set it.",
 )
 
 
@@ -346,6 +397,7 @@ RASA_PATCHES = (
     RETRY_UNDELIVERED_ACTION_REQUESTS,
     ANSWER_WHEN_ACTION_SERVER_DOWN,
     SENDER_LIMITS_AND_ANSWER_TIMES,
+    CUT_LONG_MESSAGES,
 )
 ACTION_SERVER_PATCHES = (CONVERSATION_ID_IN_ACTION_LOGS,)
 

@@ -20,10 +20,24 @@ def get(url: str, token: str | None = None) -> tuple[int, str]:
 def samples(url: str, token: str) -> dict[tuple[str, frozenset], float]:
     status, text = get(url, token)
     assert status == 200, text
+    return parse(text)
+
+
+def parse(text: str) -> dict[tuple[str, frozenset], float]:
+    """The samples of an exposition, by name and labels."""
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
         for family in text_string_to_metric_families(text)
         for sample in family.samples
+    }
+
+
+def label_values(metrics: dict, name: str, label: str) -> set[str]:
+    """Every value ``label`` takes in the samples of ``name``: each one a series kept."""
+    return {
+        dict(labels)[label]
+        for sample, labels in metrics
+        if sample == name and label in dict(labels)
     }
 
 

@@ -16,6 +16,7 @@ from typing import Iterator
 
 import psycopg2
 import pytest
+from sqlalchemy.orm import sessionmaker
 
 from bot import db
 from harness.servers import free_port, reachable
@@ -140,3 +141,17 @@ def scratch_database(purpose: str) -> Iterator[str]:
             capture_output=True,
             check=False,
         )
+
+
+@contextmanager
+def new_database(kind: str, directory: Path, purpose: str) -> Iterator[sessionmaker]:
+    """A new database with every table, as the start-up commands leave it: SQLite in
+    ``directory`` (``kind`` "sqlite") or one of its own on the machine's PostgreSQL."""
+    if kind == "sqlite":
+        factory = db.session_factory(f"sqlite:///{directory / f'{purpose}.db'}")
+        db.create_schema(factory)
+        yield factory
+        return
+    with scratch_database(purpose) as url:
+        db.ensure_database(url)
+        yield db.session_factory(url)
