@@ -76,6 +76,11 @@ def hub_in_message(tracker: Tracker, facts: Facts) -> Hub | None:
     return None
 
 
+def names_both_hubs(tracker: Tracker) -> bool:
+    """The message names more than one hub ("the Dresden/Leipzig digital hub")."""
+    return len(set(tracker.get_latest_entity_values("hub"))) > 1
+
+
 def hub_in_conversation(tracker: Tracker, facts: Facts) -> Hub | None:
     return hub_in_message(tracker, facts) or facts.hub(tracker.get_slot("hub"))
 

@@ -8,6 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import (
     KnowledgeAction,
     hub_in_conversation,
+    names_both_hubs,
     names_joined,
     remember_hub,
     utter_both_contacts,
@@ -39,7 +40,8 @@ class ActionAnswerHub(KnowledgeAction):
 
     def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
         hub = hub_in_conversation(tracker, facts)
-        if hub is None:  # "what is the hub?": both halves of the Dresden/Leipzig hub
+        if hub is None or names_both_hubs(tracker):
+            # "what is the hub?", "the Dresden/Leipzig hub": both halves of it
             _compare(dispatcher, facts, domain, tracker)
             return []
         dispatcher.utter_message(

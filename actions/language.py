@@ -1,4 +1,5 @@
-"""The conversation starts in the language of the page the visitor is on."""
+"""The conversation's language: it starts in the language of the page the visitor is
+on, and after "bitte auf Deutsch" the last answer is given again in the new language."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 
+from actions.context import KnowledgeAction
 from bot.knowledge.facts import LANGUAGES
 
 METADATA_SLOT = "session_started_metadata"
@@ -39,3 +41,42 @@ class ActionSessionStart(Action):
             events.append(SlotSet("language", language))
         events.append(ActionExecuted("action_listen"))
         return events
+
+
+def _answers() -> dict[str, type[KnowledgeAction]]:
+    found, pending = {}, list(KnowledgeAction.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        if not getattr(cls, "__abstractmethods__", None):
+            found[cls().name()] = cls
+    return found
+
+
+def last_answer(tracker: Tracker) -> str | None:
+    """The action that gave the last answer from the facts, before this message."""
+    events = list(tracker.events)
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=0)
+    answers = _answers()
+    return next(
+        (
+            e["name"]
+            for e in reversed(events[:last_user])
+            if e.get("event") == "action" and e.get("name") in answers
+        ),
+        None,
+    )
+
+
+class ActionRepeatAnswer(Action):
+    """After the switch of language is confirmed, the last answer again in the new
+    language: the visitor asked for German because they want to read it in German."""
+
+    def name(self) -> str:
+        return "action_repeat_answer"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict[str, Any]]:
+        previous = last_answer(tracker)
+        if previous is None:
+            return []
+        return await _answers()[previous]().run(dispatcher, tracker, domain)

@@ -14,7 +14,9 @@ from actions.context import (
     need_from_message,
     remember_hub,
     utter_both_contacts,
+    utter_contacts_and_remember,
 )
+from bot.asked import about_the_hubs
 from bot.knowledge.facts import Facts
 from bot.routing import Clarification, Need, route
 
@@ -42,6 +44,24 @@ class ActionAnswerContact(KnowledgeAction):
         contact = facts.contact_for_hub(hub.key)
         dispatcher.utter_message(response="utter_contact_person", **contact_values(contact, hub))
         return remember_hub(hub)
+
+
+class ActionAnswerUnknown(KnowledgeAction):
+    """A question about the hubs that the facts have no answer to (opening hours, fees,
+    dates, e-mail addresses): said plainly, never another fact in its place, with the
+    contact who can tell, the hub's where the conversation names one, else both. A
+    detail of something not the hubs' is off-topic (bot/asked.py)."""
+
+    def name(self) -> str:
+        return "action_answer_unknown"
+
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
+        entities = [e.get("entity") for e in tracker.latest_message.get("entities") or []]
+        if not about_the_hubs(tracker.latest_message.get("text") or "", entities):
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return []
+        dispatcher.utter_message(response="utter_fact_unknown")
+        return utter_contacts_and_remember(dispatcher, facts, hub_in_conversation(tracker, facts))
 
 
 class ActionRouteEnquiry(KnowledgeAction):

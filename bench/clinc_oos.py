@@ -8,6 +8,7 @@ import json
 from collections import Counter
 
 from bench.public_nlu import BENCHMARKS
+from bot.asked import about_the_hubs
 from harness.servers import MODEL
 
 # CLINC intents the assistant does handle itself (small talk), left out of the test
@@ -25,6 +26,9 @@ def outcome(parse: dict) -> str:
         return "declined"
     if intent in SMALL_TALK:
         return "small talk"
+    if intent == "ask_unknown_fact":  # the action declines what is not about the hubs
+        named = [e["entity"] for e in parse.get("entities", [])]
+        return intent if about_the_hubs(parse.get("text") or "", named) else "declined"
     if intent == "nlu_fallback":
         named = {e["entity"] for e in parse.get("entities", [])}
         return "fallback routed" if named & ROUTABLE_ENTITIES else "declined"

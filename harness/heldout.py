@@ -24,12 +24,13 @@ import yaml
 
 from bot.knowledge import document
 from bot.settings import PROJECT_ROOT
+from harness import visitors
+from harness.judging import declined, judge
 from harness.servers import Assistant, running_assistant
 
 EVAL_DIR = PROJECT_ROOT / "data" / "eval"
 HELDOUT = EVAL_DIR / "heldout.yml"
 HELDOUT_SETS = (HELDOUT, EVAL_DIR / "heldout_de.yml")
-DECLINING_ACTIONS = {"utter_out_of_scope", "utter_default", "action_default_fallback"}
 
 
 @dataclass
@@ -50,29 +51,6 @@ class Outcome:
 
 def contact_label(contact_key: str) -> str:
     return contact_key.split("_")[-1]  # sebastian_lindner -> lindner
-
-
-def judge(replies: list[dict], phones: dict[str, str]) -> str:
-    """lindner / weber / both / ask / none, from what the visitor saw."""
-    texts = " ".join(r.get("text", "") for r in replies)
-    named = {label for label, phone in phones.items() if phone in texts}
-    if len(named) == 2:
-        return "both"
-    if named:
-        return named.pop()
-    if any('"hub"' in b.get("payload", "") for r in replies for b in r.get("buttons", [])):
-        return "ask"
-    return "none"
-
-
-def declined(tracker: dict) -> bool:
-    actions = [e.get("name") for e in tracker.get("events", []) if e.get("event") == "action"]
-    uttered = [
-        (e.get("metadata") or {}).get("utter_action")
-        for e in tracker.get("events", [])
-        if e.get("event") == "bot"
-    ]
-    return bool(DECLINING_ACTIONS & set(actions + uttered))
 
 
 def load_items(path: Path = HELDOUT) -> list[dict]:
@@ -173,13 +151,31 @@ def main(argv: list[str] | None = None) -> int:
         "--heldout", type=Path, action="append", help="a held-out set (default: all)"
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the summary here")
+    parser.add_argument(
+        "--frozen",
+        action="store_true",
+        help="also the frozen visitor sets (data/eval/frozen/): the final run only",
+    )
     args = parser.parse_args(argv)
     facts = document.read()
     phones = {contact_label(c.key): c.phone for c in facts.contacts}
     with tempfile.TemporaryDirectory() as workdir, running_assistant(Path(workdir)) as assistant:
         summaries = evaluate_sets(assistant, args.heldout or HELDOUT_SETS, phones)
-    for summary in summaries.values():
-        print_report(summary)
+        if not args.heldout:
+            summaries["visitors"] = visitors.evaluate(
+                assistant, visitors.sets(frozen=False), phones
+            )
+            if args.frozen:
+                summaries["frozen"] = visitors.evaluate(
+                    assistant, sorted(visitors.FROZEN_DIR.glob("*.yml")), phones, failures=False
+                )
+    for language in ("en", "de"):
+        if language in summaries:
+            print_report(summaries[language])
+    for part in ("visitors", "frozen"):
+        for summary in summaries.get(part, {}).values():
+            print(f"\n[{part}]", end="")
+            visitors.print_report(summary)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(summaries, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -15,9 +15,15 @@ from actions.hubs import (
     ActionAnswerTrails,
     ActionCompareHubs,
 )
+from actions.language import last_answer
 from actions.partners import ActionAnswerIsPartner, ActionAnswerPartners
 from actions.programmes import ActionAnswerProgramme
-from actions.routing import ActionAnswerContact, ActionRouteEnquiry, ActionUncertain
+from actions.routing import (
+    ActionAnswerContact,
+    ActionAnswerUnknown,
+    ActionRouteEnquiry,
+    ActionUncertain,
+)
 from tests.support import domain
 
 DOMAIN = domain.merged()
@@ -369,3 +375,51 @@ def test_answers_about_both_hubs_fill_every_placeholder_named_after_a_hub(langua
         for variant in DOMAIN["responses"][message["response"]]:
             placeholders = set(re.findall(r"{(\w+)}", variant["text"]))
             assert placeholders <= set(message), (message["response"], placeholders - set(message))
+
+
+def test_a_detail_the_facts_lack_is_said_plainly_with_the_contact_of_the_hub_named():
+    messages, slots = run(ActionAnswerUnknown(), "ask_unknown_fact", {"programme": "spinlab"})
+    assert said(messages) == ["utter_fact_unknown", "utter_contact_line"]
+    assert values(messages, "utter_contact_line")["contact_phone"] == WEBER_PHONE
+    assert slots == {"hub": "leipzig"}
+
+
+def test_a_detail_the_facts_lack_about_no_hub_names_both_contacts():
+    unnamed = tracker("ask_unknown_fact")
+    unnamed.latest_message["text"] = "what are your opening hours?"
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionAnswerUnknown().run(dispatcher, unnamed, DOMAIN))
+    messages, slots = dispatcher.messages, {e["name"]: e["value"] for e in events}
+    assert said(messages) == ["utter_fact_unknown", "utter_contacts_both"]
+    assert slots == {}
+
+
+def test_the_dresden_leipzig_hub_as_a_whole_is_described_as_both_hubs():
+    both = tracker("ask_hub", {"hub": "dresden"})
+    both.latest_message["entities"].append({"entity": "hub", "value": "leipzig"})
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionAnswerHub().run(dispatcher, both, DOMAIN))
+    assert said(dispatcher.messages) == ["utter_compare_hubs", "utter_contacts_both"]
+
+
+def test_after_a_switch_of_language_the_last_answer_is_given_again():
+    events = [
+        {"event": "user", "text": "what is spinlab"},
+        {"event": "action", "name": "action_answer_programme"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "bitte auf Deutsch"},
+        {"event": "action", "name": "utter_language_switched"},
+    ]
+    switched = tracker("switch_language", slots={"language": "de", "hub": "leipzig"})
+    switched.events = events
+    assert last_answer(switched) == "action_answer_programme"
+    switched.events = events[3:]
+    assert last_answer(switched) is None
+
+
+def test_a_detail_of_something_not_the_hubs_is_declined():
+    off_topic = tracker("ask_unknown_fact")
+    off_topic.latest_message["text"] = "any concerts in munich this weekend?"
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionAnswerUnknown().run(dispatcher, off_topic, DOMAIN))
+    assert said(dispatcher.messages) == ["utter_out_of_scope"]

@@ -45,7 +45,9 @@ def test_umlauts_typed_as_ae_oe_ue_compounds_and_du_are_understood(assistant, te
 def test_a_visitor_can_switch_language_mid_conversation(assistant):
     visitor = Visitor(assistant)
     assert says(visitor.says("Tell me about the Leipzig hub"), "utter_hub_overview", "en")
-    assert says(visitor.says("Bitte auf Deutsch"), "utter_language_switched", "de")
+    switched = visitor.says("Bitte auf Deutsch")
+    assert says(switched, "utter_language_switched", "de")
+    assert says(switched, "utter_hub_overview", "de"), "the last answer again, in German"
     partners = visitor.says("und wer sind die Partner dort?")
     assert says(partners, "utter_partners_public", "de") and "Freistaat Sachsen" in partners
     # a word of no language keeps the conversation's language
