@@ -254,9 +254,23 @@ ANSWER_WHEN_ACTION_SERVER_DOWN = Patch(
 # --- Rasa server: every message ---------------------------------------------------------
 
 
-def _handling_messages(original):
+async def _tell(owner, message, response: str, **values) -> None:
+    """Send ``response`` to the message's sender outside the dialogue, in the
+    conversation's language (a new or just-erased conversation has none yet);
+    ``owner`` is the Agent or the MessageProcessor, which both hold the tracker store,
+    the domain and the NLG. Values may be callables of the tracker."""
     from rasa.shared.core.trackers import DialogueStateTracker
 
+    tracker = await owner.tracker_store.retrieve(message.sender_id)
+    if tracker is None:
+        tracker = DialogueStateTracker(message.sender_id, owner.domain.slots)
+    filled = {k: v(tracker) if callable(v) else v for k, v in values.items()}
+    reply = await owner.nlg.generate(response, tracker, message.output_channel.name(), **filled)
+    if reply:
+        await message.output_channel.send_response(message.sender_id, reply)
+
+
+def _handling_messages(original):
     from bot import logs, settings
     from bot.ratelimit import SenderLimits
     from nlu.channels import clients
@@ -268,12 +282,7 @@ def _handling_messages(original):
     async def slow_down(agent, message, wait: float) -> None:
         RATE_LIMITED.labels(channel_label(message.input_channel)).inc()
         log.warning("over the rate limit for %.0f s more; message not read", wait)
-        tracker = await agent.tracker_store.retrieve(message.sender_id)
-        if tracker is None:
-            tracker = DialogueStateTracker(message.sender_id, agent.domain.slots)
-        reply = await agent.nlg.generate(SLOW_DOWN_RESPONSE, tracker, message.output_channel.name())
-        if reply:
-            await message.output_channel.send_response(message.sender_id, reply)
+        await _tell(agent, message, SLOW_DOWN_RESPONSE)
 
     async def handle_message(self, message):
         token = logs.conversation_id.set(message.sender_id)
@@ -315,8 +324,6 @@ SENDER_LIMITS_AND_ANSWER_TIMES = Patch(
 
 
 def _cutting_long_messages(original):
-    from rasa.shared.core.trackers import DialogueStateTracker
-
     from bot import settings
     from bot.numbers import number_text
 
@@ -325,17 +332,14 @@ def _cutting_long_messages(original):
             return await original(self, message)
         message.text = message.text[: settings.MESSAGE_MAX_CHARS]
         answers = await original(self, message)
-        tracker = await self.tracker_store.retrieve(message.sender_id)
-        if tracker is None:  # erased in this very turn
-            tracker = DialogueStateTracker(message.sender_id, self.domain.slots)
-        notice = await self.nlg.generate(
+        await _tell(
+            self,
+            message,
             MESSAGE_CUT_RESPONSE,
-            tracker,
-            message.output_channel.name(),
-            limit=number_text(settings.MESSAGE_MAX_CHARS, tracker.get_slot("language")),
+            limit=lambda tracker: number_text(
+                settings.MESSAGE_MAX_CHARS, tracker.get_slot("language")
+            ),
         )
-        if notice:
-            await message.output_channel.send_response(message.sender_id, notice)
         return answers
 
     return handle_message
