@@ -5,6 +5,7 @@ partners?" refers back)."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -16,11 +17,21 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import settings
+from bot.asked import also_asked, unknown_details
 from bot.knowledge.facts import BASE_LANGUAGE, Contact, Facts, Hub, join_names
 from bot.knowledge.store import KnowledgeBase
 from bot.routing import Need
 
 log = logging.getLogger(__name__)
+
+LAST_QUESTION_SLOT = "last_question"
+# the intents also_asked() finds -> the action that answers each (as data/rules.yml)
+ALSO_ANSWERED_BY = {
+    "ask_location": "action_answer_location",
+    "ask_office_space": "action_answer_programme",
+    "ask_funding": "action_answer_programme",
+}
+ANSWERED_BY = {**ALSO_ANSWERED_BY, "ask_hub": "action_answer_hub"}
 
 knowledge_base = KnowledgeBase(refresh_seconds=settings.get().knowledge_refresh_seconds)
 
@@ -65,14 +76,19 @@ def need_from_message(tracker: Tracker) -> Need:
     return Need(**{field: latest_entity(tracker, field) for field in Need.__dataclass_fields__})
 
 
+def hub_of(facts: Facts, entity: str, value: str | None) -> str | None:
+    """The key of the hub an entity names, directly or as something of that hub."""
+    if entity == "hub":
+        return value if facts.hub(value) else None
+    item = _HUB_BEARING[entity](facts, value) if entity in _HUB_BEARING else None
+    return item.hub if item is not None and item.hub else None
+
+
 def hub_in_message(tracker: Tracker, facts: Facts) -> Hub | None:
     """The hub the latest message names, directly or through something of that hub."""
-    if hub := facts.hub(latest_entity(tracker, "hub")):
-        return hub
-    for entity, lookup in _HUB_BEARING.items():
-        item = lookup(facts, latest_entity(tracker, entity))
-        if item is not None and item.hub:
-            return facts.hub(item.hub)
+    for entity in ("hub", *_HUB_BEARING):
+        if key := hub_of(facts, entity, latest_entity(tracker, entity)):
+            return facts.hub(key)
     return None
 
 
@@ -129,6 +145,14 @@ def utter_contacts_and_remember(
     return remember_hub(hub)
 
 
+def utter_unknown(
+    dispatcher: CollectingDispatcher, tracker: Tracker, facts: Facts
+) -> list[dict[str, Any]]:
+    """ "I don't know that", said plainly, with the contact who can tell."""
+    dispatcher.utter_message(response="utter_fact_unknown")
+    return utter_contacts_and_remember(dispatcher, facts, hub_in_conversation(tracker, facts))
+
+
 async def current_facts(dispatcher: CollectingDispatcher, tracker: Tracker) -> Facts | None:
     """The facts in the conversation's language, read off the event loop; None (and an
     apology) when unavailable."""
@@ -142,20 +166,103 @@ async def current_facts(dispatcher: CollectingDispatcher, tracker: Tracker) -> F
     return facts.in_language(language_of(tracker))
 
 
+def asked_as(tracker: Tracker, intent: str) -> Tracker:
+    """The tracker as if the latest message had been classified as ``intent``."""
+    again = copy.copy(tracker)
+    again.latest_message = {**tracker.latest_message, "intent": {"name": intent, "confidence": 1.0}}
+    return again
+
+
+def _without_repeats(dispatcher: CollectingDispatcher) -> None:
+    """One contact line, not one per question answered."""
+    seen: set[str] = set()
+    kept = []
+    for message in dispatcher.messages:
+        fingerprint = json.dumps(message, sort_keys=True, default=str)
+        if fingerprint not in seen:
+            seen.add(fingerprint)
+            kept.append(message)
+    dispatcher.messages[:] = kept
+
+
 class KnowledgeAction(Action, ABC):
-    """An action that answers from the facts."""
+    """An action that answers from the facts; a detail the facts never give (asked of
+    what this action answers about) is "I don't know", not this action's answer. The
+    other questions of the facts the message asks are answered with it."""
+
+    answers_other_questions = True
+    # details of which this action's answer still tells what is known ("when is the
+    # fund coming?": not a date, but "in the medium term")
+    partly_answers: frozenset[str] = frozenset()
+
+    def question(self, tracker: Tracker) -> dict[str, Any]:
+        """What to remember of the question answered, to ask it again."""
+        message = tracker.latest_message
+        return {
+            "action": self.name(),
+            "message": {key: message.get(key) for key in ("text", "intent", "entities")},
+        }
+
+    def asks_what_the_facts_lack(self, tracker: Tracker) -> bool:
+        return bool(unknown_details(tracker.latest_message.get("text")))
 
     async def run(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
         facts = await current_facts(dispatcher, tracker)
         if facts is None:
             return []
-        events = self.answer(dispatcher, tracker, facts, domain)
+        lacking = self.asks_what_the_facts_lack(tracker)
+        if lacking and unknown_details(tracker.latest_message.get("text")) <= self.partly_answers:
+            dispatcher.utter_message(response="utter_fact_unknown_exactly")
+            events = self.answer(dispatcher, tracker, facts, domain)
+        elif lacking:
+            events = utter_unknown(dispatcher, tracker, facts)
+        else:
+            events = self.answer(dispatcher, tracker, facts, domain)
+            if self.answers_other_questions:
+                events += self._other_questions(dispatcher, tracker, facts, domain)
+        _without_repeats(dispatcher)
+        events.append(SlotSet(LAST_QUESTION_SLOT, self.question(tracker)))
         if tracker.active_loop_name:  # a side question must not re-route the enquiry
             events = [e for e in events if e.get("name") not in ("hub", "topic")]
         return events
+
+    def _other_questions(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict) -> list:
+        events: list[dict[str, Any]] = []
+        asked = latest_intent(tracker)
+        for intent in also_asked(tracker.latest_message.get("text")):
+            if intent == asked or intent not in ALSO_ANSWERED_BY:
+                continue
+            action = knowledge_actions()[ALSO_ANSWERED_BY[intent]]()
+            events += action.answer(dispatcher, asked_as(tracker, intent), facts, domain)
+        return events
+
+    def questions_taken(self, tracker: Tracker) -> frozenset[str]:
+        """The questions of the facts (intents) the words of the message may be taken for."""
+        return frozenset(ANSWERED_BY)
+
+    def answer_as_asked(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
+        """The answer to the first question of the facts the words ask ("whats meant by
+        enabling IoT?"), for a message the classifier could not place; None if none."""
+        taken = self.questions_taken(tracker)
+        for intent in also_asked(tracker.latest_message.get("text")):
+            if intent in taken:
+                action = knowledge_actions()[ANSWERED_BY[intent]]()
+                return action.answer(dispatcher, asked_as(tracker, intent), facts, domain)
+        return None
 
     @abstractmethod
     def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, facts: Facts, domain: dict
     ) -> list[dict[str, Any]]:
         """Utter the answer from ``facts``; return the events (e.g. the hub now discussed)."""
+
+
+def knowledge_actions() -> dict[str, type[KnowledgeAction]]:
+    """Every action that answers from the facts, by name."""
+    found, pending = {}, list(KnowledgeAction.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        if not getattr(cls, "__abstractmethods__", None):
+            found[cls().name()] = cls
+    return found

@@ -14,13 +14,20 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, Restarted, SlotSet
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.context import contact_values, current_facts, hub_buttons, language_of
+from actions.context import (
+    contact_values,
+    current_facts,
+    hub_buttons,
+    hub_in_message,
+    language_of,
+    latest_intent,
+)
 from bot import conversations, settings
 from bot.enquiries import store
 from bot.enquiries.addresses import Address, Reason, checked_address
 from bot.enquiries.text import one_line, storable
 from bot.handoff.render import routing_reason
-from bot.knowledge.facts import Facts
+from bot.knowledge.facts import BASE_LANGUAGE, Facts
 from bot.numbers import number_text
 from bot.routing import subject_name
 
@@ -71,6 +78,14 @@ def _contact(facts: Facts, tracker: Tracker):
 class ValidateEnquiryForm(FormValidationAction):
     def name(self) -> str:
         return "validate_enquiry_form"
+
+    async def extract_hub(self, dispatcher, tracker, domain):
+        """ "Can I leave a message for Dr Weber?": the request itself names the hub."""
+        if tracker.get_slot("hub") or latest_intent(tracker) != "request_enquiry":
+            return {}
+        facts = await current_facts(dispatcher, tracker)
+        hub = hub_in_message(tracker, facts) if facts else None
+        return {"hub": hub.key} if hub else {}
 
     async def validate_hub(self, value, dispatcher, tracker, domain):
         facts = await current_facts(dispatcher, tracker)
@@ -159,6 +174,24 @@ class _AskNamingTheContact(Action, ABC):
         return []
 
 
+class ActionAskVisitorName(Action):
+    """The form's first question, after saying whom the enquiry goes to: a visitor who
+    asked to leave a message for Dr Weber sees at once that it reaches him."""
+
+    def name(self) -> str:
+        return "action_ask_visitor_name"
+
+    async def run(self, dispatcher, tracker, domain):
+        facts = await current_facts(dispatcher, tracker)
+        contact, hub = _contact(facts, tracker) if facts else (None, None)
+        if contact and tracker.get_slot("requested_slot") != "visitor_name":
+            dispatcher.utter_message(
+                response="utter_enquiry_goes_to", **contact_values(contact, hub)
+            )
+        dispatcher.utter_message(response="utter_ask_visitor_name")
+        return []
+
+
 class ActionAskConsent(_AskNamingTheContact):
     response = "utter_consent_question"
 
@@ -220,11 +253,16 @@ class ActionSubmitEnquiry(Action):
             visitor_email=address.stored if isinstance(address, Address) else shown_email,
             visitor_organisation=tracker.get_slot("visitor_organisation") or "-",
             text=tracker.get_slot("enquiry_text"),
-            contact=contact,
+            # the person as the knowledge base names them ("Dr", not the German "Dr.")
+            contact=facts.in_language(BASE_LANGUAGE).contact(contact.key),
             hub=hub.key,
             topic=subject,
             routing_reason=routing_reason(
-                kind, subject, hub_for_contact.name, contact.name, mail_language
+                kind,
+                subject,
+                hub_for_contact.name,
+                for_contact.contact(contact.key).name,
+                mail_language,
             ),
             language=language_of(tracker),
             consent_notice_version=settings.get().privacy_notice_version,

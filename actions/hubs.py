@@ -58,6 +58,8 @@ class ActionAnswerHub(KnowledgeAction):
 
 
 class ActionAnswerLocation(KnowledgeAction):
+    partly_answers = frozenset({"address"})  # the campus, not the street
+
     def name(self) -> str:
         return "action_answer_location"
 

@@ -8,7 +8,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 
-from actions.context import KnowledgeAction
+from actions.context import knowledge_actions
+from actions.followups import asked_as_before, last_answer
 from bot.knowledge.facts import LANGUAGES
 
 METADATA_SLOT = "session_started_metadata"
@@ -43,31 +44,6 @@ class ActionSessionStart(Action):
         return events
 
 
-def _answers() -> dict[str, type[KnowledgeAction]]:
-    found, pending = {}, list(KnowledgeAction.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        pending += cls.__subclasses__()
-        if not getattr(cls, "__abstractmethods__", None):
-            found[cls().name()] = cls
-    return found
-
-
-def last_answer(tracker: Tracker) -> str | None:
-    """The action that gave the last answer from the facts, before this message."""
-    events = list(tracker.events)
-    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=0)
-    answers = _answers()
-    return next(
-        (
-            e["name"]
-            for e in reversed(events[:last_user])
-            if e.get("event") == "action" and e.get("name") in answers
-        ),
-        None,
-    )
-
-
 class ActionRepeatAnswer(Action):
     """After the switch of language is confirmed, the last answer again in the new
     language: the visitor asked for German because they want to read it in German."""
@@ -79,4 +55,7 @@ class ActionRepeatAnswer(Action):
         previous = last_answer(tracker)
         if previous is None:
             return []
-        return await _answers()[previous]().run(dispatcher, tracker, domain)
+        action, question = previous
+        return await knowledge_actions()[action]().run(
+            dispatcher, asked_as_before(tracker, question), domain
+        )

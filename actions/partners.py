@@ -22,9 +22,17 @@ class ActionAnswerPartners(KnowledgeAction):
         return "action_answer_partners"
 
     def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
+        events = []
+        if latest_entity(tracker, "organisation") or latest_entity(tracker, "org_mention"):
+            # "is the city of Leipzig a partner too, or only companies?"
+            events = ActionAnswerIsPartner().answer(dispatcher, tracker, facts, domain)
         hub = hub_in_conversation(tracker, facts)
-        kind = latest_entity(tracker, "org_kind")
-        kinds = [kind] if kind in ORGANISATION_KINDS else list(ORGANISATION_KINDS)
+        named_kinds = [
+            k for k in tracker.get_latest_entity_values("org_kind") if k in ORGANISATION_KINDS
+        ]
+        # "universities and institutes": both kinds, and no one kind to look for
+        kind = named_kinds[0] if len(named_kinds) == 1 else None
+        kinds = list(dict.fromkeys(named_kinds)) or list(ORGANISATION_KINDS)
         if (
             kind
             and hub
@@ -50,7 +58,7 @@ class ActionAnswerPartners(KnowledgeAction):
                 )
         if not facts.partner_lists_complete:
             dispatcher.utter_message(response="utter_partners_incomplete")
-        return utter_contacts_and_remember(dispatcher, facts, hub)
+        return events + utter_contacts_and_remember(dispatcher, facts, hub)
 
 
 class ActionAnswerIsPartner(KnowledgeAction):
@@ -58,19 +66,31 @@ class ActionAnswerIsPartner(KnowledgeAction):
         return "action_answer_is_partner"
 
     def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
-        organisation = facts.organisation(latest_entity(tracker, "organisation"))
-        mention = latest_entity(tracker, "org_mention")
-        if organisation is None and mention:
-            organisation = facts.find_organisation(mention)
-        if organisation is None:
-            if mention:
-                dispatcher.utter_message(response="utter_is_partner_no", organisation=mention)
-            else:
-                dispatcher.utter_message(response="utter_ask_organisation")
+        """Each organisation the message names ("TU Chemnitz and HTW?"), in turn."""
+        named = [
+            facts.organisation(key) for key in tracker.get_latest_entity_values("organisation")
+        ]
+        for mention in tracker.get_latest_entity_values("org_mention"):
+            named.append(facts.find_organisation(mention) or mention)
+        named = list(dict.fromkeys(item for item in named if item))
+        if not named:
+            if latest_entity(tracker, "org_kind"):  # "are Fraunhofer institutes involved?"
+                return ActionAnswerPartners().answer(dispatcher, tracker, facts, domain)
+            dispatcher.utter_message(response="utter_ask_organisation")
             return []
-        hub = facts.hub(organisation.hub)
-        dispatcher.utter_message(
-            response="utter_is_partner_yes", organisation=organisation.name, hub_name=hub.name
-        )
-        utter_contact_line(dispatcher, facts, hub)
-        return remember_hub(hub)
+        hubs = []
+        for organisation in named:
+            if isinstance(organisation, str):
+                dispatcher.utter_message(response="utter_is_partner_no", organisation=organisation)
+                continue
+            hubs.append(facts.hub(organisation.hub))
+            dispatcher.utter_message(
+                response="utter_is_partner_yes",
+                organisation=organisation.name,
+                hub_name=hubs[-1].name,
+            )
+        if not hubs:
+            return []  # the answer says the contact persons can tell more
+        for hub in dict.fromkeys(hubs):
+            utter_contact_line(dispatcher, facts, hub)
+        return remember_hub(hubs[-1])

@@ -27,10 +27,15 @@ if undeclared := set(QUESTION_OF_INTENT.values()) - set(PROGRAMME_QUESTIONS):  #
 
 
 def _programmes_asked(tracker: Tracker, facts: Facts) -> list[Programme]:
+    """The programme named, unless the question is one it does not answer ("the fund,
+    and office space?" asks office space of the programmes that have it)."""
+    question = QUESTION_OF_INTENT.get(latest_intent(tracker) or "")
     if named := facts.programme(latest_entity(tracker, "programme")):
-        if latest_intent(tracker) != "ask_website":
+        if question is None or (question != "website" and question in named.answers):
             return [named]
-    if question := QUESTION_OF_INTENT.get(latest_intent(tracker) or ""):
+        if question != "website" and not named.answers:
+            return [named]
+    if question:
         return facts.programmes_answering(question)
     return [p for p in facts.programmes if p.status == "planned"]  # future plans
 
@@ -40,6 +45,8 @@ def _sentence(text: str) -> str:
 
 
 class ActionAnswerProgramme(KnowledgeAction):
+    partly_answers = frozenset({"date"})  # the brief gives plans a timeframe, no date
+
     def name(self) -> str:
         return "action_answer_programme"
 

@@ -6,6 +6,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
 from actions.context import (
+    ANSWERED_BY,
     KnowledgeAction,
     contact_values,
     hub_buttons,
@@ -14,9 +15,20 @@ from actions.context import (
     need_from_message,
     remember_hub,
     utter_both_contacts,
-    utter_contacts_and_remember,
+    utter_unknown,
 )
-from bot.asked import about_the_hubs
+from actions.followups import FollowUpAware
+from bot.asked import (
+    about_the_hubs,
+    also_asked,
+    asks_for_contact_details,
+    asks_whom_to_turn_to,
+    corrects,
+    goes_on,
+    names_the_hubs,
+    speaks_of_the_hubs,
+    unknown_details,
+)
 from bot.knowledge.facts import Facts
 from bot.routing import Clarification, Need, route
 
@@ -28,6 +40,11 @@ def enquiry_draft(tracker: Tracker) -> list[dict]:
     visitor need not type it again (the summary shows it before anything is sent)."""
     text = (tracker.latest_message.get("text") or "").strip()
     return [SlotSet("enquiry_text", text)] if len(text.split()) >= DRAFT_MIN_WORDS else []
+
+
+def _text_and_entities(tracker: Tracker) -> tuple[str, set[str]]:
+    entities = {e.get("entity") for e in tracker.latest_message.get("entities") or []}
+    return tracker.latest_message.get("text") or "", entities - {"language"}
 
 
 class ActionAnswerContact(KnowledgeAction):
@@ -52,25 +69,46 @@ class ActionAnswerUnknown(KnowledgeAction):
     contact who can tell, the hub's where the conversation names one, else both. A
     detail of something not the hubs' is off-topic (bot/asked.py)."""
 
+    answers_other_questions = False
+
     def name(self) -> str:
         return "action_answer_unknown"
 
+    def asks_what_the_facts_lack(self, tracker: Tracker) -> bool:
+        return False  # what this action answers anyway, or declines
+
+    def declines(self, tracker: Tracker) -> bool:
+        """Whether the message gets the polite decline (bench/clinc_oos.py counts it)."""
+        return not about_the_hubs(*_text_and_entities(tracker))
+
     def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
-        entities = [e.get("entity") for e in tracker.latest_message.get("entities") or []]
-        if not about_the_hubs(tracker.latest_message.get("text") or "", entities):
+        if self.declines(tracker):
             dispatcher.utter_message(response="utter_out_of_scope")
             return []
-        dispatcher.utter_message(response="utter_fact_unknown")
-        return utter_contacts_and_remember(dispatcher, facts, hub_in_conversation(tracker, facts))
+        if not unknown_details(tracker.latest_message.get("text")):  # "which topics?" is known
+            answered = self.answer_as_asked(dispatcher, tracker, facts, domain)
+            if answered is not None:
+                return answered
+        return utter_unknown(dispatcher, tracker, facts)
 
 
-class ActionRouteEnquiry(KnowledgeAction):
-    """Names exactly one contact with the reason, or asks which hub; never guesses."""
+class ActionRouteEnquiry(FollowUpAware):
+    """Names exactly one contact with the reason, or asks which hub; never guesses.
+    A hub named after an answer from the facts ("and Leipzig?") asks that again."""
 
     def name(self) -> str:
         return "action_route_enquiry"
 
+    def is_follow_up(self, tracker: Tracker) -> bool:
+        return latest_intent(tracker) == "inform" or super().is_follow_up(tracker)
+
     def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
+        pending = tracker.get_slot("topic")  # "which hub?" was asked for a topic
+        if latest_intent(tracker) == "inform" and not pending:
+            # "what does smart infrastructure mean for the Leipzig hub?"
+            answered = self.answer_as_asked(dispatcher, tracker, facts, domain)
+            if answered is not None:
+                return answered
         need = need_from_message(tracker)
         if need == Need() or latest_intent(tracker) == "inform":
             # the answer to "which hub?", or "who can I talk to?" in a conversation
@@ -106,14 +144,93 @@ class ActionRouteEnquiry(KnowledgeAction):
 
 class ActionUncertain(ActionRouteEnquiry):
     """The classifier is unsure. A message that names something of the hubs ("micro
-    electronics contact") is still routed; anything else is declined politely."""
+    electronics contact") or asks how to reach someone is still routed; anything else
+    is declined politely."""
+
+    answers_other_questions = False  # what it could not place, it does not guess at
 
     def name(self) -> str:
         return "action_uncertain"
 
-    def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
+    def is_follow_up(self, tracker: Tracker) -> bool:
+        return FollowUpAware.is_follow_up(self, tracker)
+
+    def asks_what_the_facts_lack(self, tracker: Tracker) -> bool:
+        text, entities = _text_and_entities(tracker)
+        return bool(unknown_details(text)) and about_the_hubs(text, entities)
+
+    def routes(self, tracker: Tracker) -> bool:
         need = need_from_message(tracker)
         if need.topic or need.organisation or need.programme or need.person:
+            return True
+        text, entities = _text_and_entities(tracker)
+        asks = asks_whom_to_turn_to(text) or asks_for_contact_details(text)
+        return asks and (about_the_hubs(text, entities) or not entities)
+
+    def questions_taken(self, tracker: Tracker) -> frozenset[str]:
+        """Any question of the facts, asked of something of the hubs."""
+        return (
+            frozenset(ANSWERED_BY) if about_the_hubs(*_text_and_entities(tracker)) else frozenset()
+        )
+
+    def takes_as_a_question_of_the_facts(self, tracker: Tracker) -> bool:
+        text, _ = _text_and_entities(tracker)
+        if asks_whom_to_turn_to(text):
+            return False
+        return bool(self.questions_taken(tracker) & set(also_asked(text)))
+
+    def declines(self, tracker: Tracker) -> bool:
+        """Whether the message gets the polite decline (bench/clinc_oos.py counts it)."""
+        return not (
+            self.asks_what_the_facts_lack(tracker)
+            or self.takes_as_a_question_of_the_facts(tracker)
+            or self.routes(tracker)
+        )
+
+    def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
+        if self.takes_as_a_question_of_the_facts(tracker):
+            return self.answer_as_asked(dispatcher, tracker, facts, domain)
+        if self.routes(tracker):
             return super().answer(dispatcher, tracker, facts, domain)
         dispatcher.utter_message(response="utter_out_of_scope")
         return []
+
+
+class ActionDecline(ActionUncertain):
+    """Off-topic, as the classifier says, unless the message still asks something of
+    the hubs: a person named ("I lost Dr Weber's card"), how to reach someone about a
+    hub or topic of theirs, or a detail the facts lack asked of them. A city alone
+    does not make a detail theirs (the zoo of Leipzig), nor does "you" ("where are you
+    from?", "who should I call about my insurance?")."""
+
+    def name(self) -> str:
+        return "action_decline"
+
+    def asks_what_the_facts_lack(self, tracker: Tracker) -> bool:
+        text, entities = _text_and_entities(tracker)
+        if not unknown_details(text):
+            return False
+        in_a_hub_conversation = bool(tracker.get_slot("hub")) and goes_on(text)
+        return speaks_of_the_hubs(text, entities) or in_a_hub_conversation
+
+    def is_follow_up(self, tracker: Tracker) -> bool:
+        # "and the weather in Leipzig?" is no follow-up; "sorry, I meant Leipzig" is
+        return corrects(tracker.latest_message.get("text"))
+
+    def questions_taken(self, tracker: Tracker) -> frozenset[str]:
+        """Asked of the hubs themselves, any question of the facts; of a topic alone,
+        only what it means for the hubs ("whats meant by enabling IoT?", not "too much
+        money on chips?")."""
+        text, entities = _text_and_entities(tracker)
+        if speaks_of_the_hubs(text, entities):
+            return frozenset(ANSWERED_BY)
+        return frozenset({"ask_hub"}) if "topic" in entities else frozenset()
+
+    def routes(self, tracker: Tracker) -> bool:
+        text, entities = _text_and_entities(tracker)
+        if "person" in entities:
+            return True
+        if asks_whom_to_turn_to(text):
+            return names_the_hubs(text, entities)
+        hubs_own = speaks_of_the_hubs(text, entities) or "topic" in entities
+        return asks_for_contact_details(text) and hubs_own  # not the pizza place's number

@@ -1,23 +1,125 @@
-"""Whether a question the facts cannot answer is a question about the hubs at all.
+"""What a message asks for, apart from what it is about.
 
-"What are your opening hours?" is one the assistant must answer with "I don't know"
-and a contact; "any tech events in Munich this weekend?" is off-topic, though it asks
-for the same kind of detail. The classifier learns the kind of detail; what makes it
-the hubs' is that the message names something of theirs (a hub, programme, person,
-organisation or topic) or speaks to the assistant as the hub ("you", "ihr", "euch").
+"What is Dr Weber's e-mail address?" is about a contact the facts know, but asks for
+a detail they never give; answering with his phone number alone passes over the
+question. The details the brief never gives (``data/asked.yml``, which also says how
+visitors ask whom to turn to, ask again, or ask several things at once) are one
+general "I don't know that" with the contact who can tell, whatever they are asked of.
+
+Whether a question is about the hubs at all: "What are your opening hours?" is one
+the assistant must answer with "I don't know" and a contact; "any tech events in
+Munich this weekend?" is off-topic, though it asks for the same kind of detail. What
+makes it the hubs' is that the message names something of theirs (a hub, programme,
+person, organisation or topic) or speaks to the assistant as the hub ("you", "ihr").
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from pathlib import Path
 from typing import Iterable
 
+import yaml
+
+from bot.settings import PROJECT_ROOT
+
+ASKED = PROJECT_ROOT / "data" / "asked.yml"
+MAX_WORDS_OF_A_FOLLOW_UP = 8
 HUB_ENTITIES = frozenset({"hub", "programme", "person", "organisation", "topic", "org_kind"})
+# what names the hubs themselves, rather than a city that has one (the zoo in
+# Leipzig) or a partner with a business of its own (Infineon's share price)
+OWN_ENTITIES = frozenset({"programme", "person"})
+HUB_WORDS = re.compile(r"\b(hub|hubs|spinlab)\b", re.IGNORECASE)
 ADDRESSED = re.compile(
-    r"\b(you|your|yours|hub|hubs|ihr|euch|eure|euer|euren|eurem|eurer|ihnen|dein|deine)\b",
+    r"\b(you|your|yours|ihr|euch|eure|euer|euren|eurem|eurer|ihnen|dein|deine)\b",
     re.IGNORECASE,
 )
+TYPED_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
 def about_the_hubs(text: str, entities: Iterable[str]) -> bool:
-    return bool(HUB_ENTITIES & set(entities)) or bool(ADDRESSED.search(text or ""))
+    return bool(HUB_ENTITIES & set(entities)) or bool(
+        HUB_WORDS.search(text or "") or ADDRESSED.search(text or "")
+    )
+
+
+def speaks_of_the_hubs(text: str, entities: Iterable[str]) -> bool:
+    """Stricter than :func:`about_the_hubs`, for a message the classifier took as
+    off-topic: a city name alone does not count ("when does the zoo in Leipzig
+    open?"), nor does "you" ("where are you from?")."""
+    return bool(OWN_ENTITIES & set(entities)) or bool(HUB_WORDS.search(text or ""))
+
+
+def names_the_hubs(text: str, entities: Iterable[str]) -> bool:
+    """A hub, a topic of theirs or their people named: whom to turn to about it is
+    theirs to answer, even in a message the classifier took as off-topic."""
+    named = {"hub", "topic", *OWN_ENTITIES} & set(entities)
+    return bool(named) or bool(HUB_WORDS.search(text or ""))
+
+
+def _pattern(patterns: list[str]) -> re.Pattern:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+@lru_cache(maxsize=4)
+def _patterns(path: Path = ASKED) -> dict:
+    asked = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {
+        "whom": _pattern(asked["contact"]["whom"]),
+        "contact_details": _pattern(asked["contact"]["details"]),
+        "again": _pattern(asked["again"]),
+        "correction": _pattern(asked["correction"]),
+        "other_hub": _pattern(asked["other_hub"]),
+        "unknown": {name: _pattern(patterns) for name, patterns in asked["unknown"].items()},
+        "also": {intent: _pattern(patterns) for intent, patterns in asked["also"].items()},
+    }
+
+
+def _typed(text: str | None) -> str:
+    return (text or "").lower().translate(TYPED_UMLAUTS)
+
+
+def _finds(name: str, text: str | None) -> bool:
+    return bool(_patterns()[name].search(_typed(text)))
+
+
+def unknown_details(text: str | None) -> set[str]:
+    """The details the message asks for that the facts never give ("hours", "cost")."""
+    typed = _typed(text)
+    return {name for name, pattern in _patterns()["unknown"].items() if pattern.search(typed)}
+
+
+def also_asked(text: str | None) -> list[str]:
+    """The intents of the other questions of the facts the message asks, in file order."""
+    typed = _typed(text)
+    return [intent for intent, pattern in _patterns()["also"].items() if pattern.search(typed)]
+
+
+def asks_whom_to_turn_to(text: str | None) -> bool:
+    return _finds("whom", text)
+
+
+def asks_for_contact_details(text: str | None) -> bool:
+    return _finds("contact_details", text)
+
+
+def goes_on(text: str | None) -> bool:
+    """ "And is there parking?": the message goes on from the conversation so far."""
+    return _finds("again", text)
+
+
+def asks_again(text: str | None) -> bool:
+    """A short "and Leipzig?" or "sorry, I meant Dresden": the last question again."""
+    short = len(_typed(text).split()) <= MAX_WORDS_OF_A_FOLLOW_UP
+    return short and (goes_on(text) or corrects(text))
+
+
+def corrects(text: str | None) -> bool:
+    """ "Sorry, I meant Leipzig", "nein, der andere Hub": more than "and Leipzig?"."""
+    short = len(_typed(text).split()) <= MAX_WORDS_OF_A_FOLLOW_UP
+    return short and (_finds("correction", text) or means_the_other_hub(text))
+
+
+def means_the_other_hub(text: str | None) -> bool:
+    return _finds("other_hub", text)

@@ -25,8 +25,11 @@ from harness.servers import Assistant
 
 VISITOR_DIR = PROJECT_ROOT / "data" / "eval" / "visitors"
 FROZEN_DIR = PROJECT_ROOT / "data" / "eval" / "frozen"
-# the responses that say plainly that the assistant does not have the information asked
-UNKNOWN_RESPONSES = frozenset({"utter_fact_unknown"})
+# the responses that say plainly that the assistant does not have the information
+# asked ("X is not among the partners named; the lists I know are not complete")
+UNKNOWN_RESPONSES = frozenset(
+    {"utter_fact_unknown", "utter_fact_unknown_exactly", "utter_is_partner_no"}
+)
 ROUTED = {"lindner", "weber", "both", "ask"}
 
 

@@ -9,18 +9,21 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions.context
+from actions.enquiry import ActionAskVisitorName, ValidateEnquiryForm
+from actions.followups import last_answer
 from actions.hubs import (
     ActionAnswerHub,
     ActionAnswerLocation,
     ActionAnswerTrails,
     ActionCompareHubs,
 )
-from actions.language import last_answer
+from actions.language import ActionRepeatAnswer
 from actions.partners import ActionAnswerIsPartner, ActionAnswerPartners
 from actions.programmes import ActionAnswerProgramme
 from actions.routing import (
     ActionAnswerContact,
     ActionAnswerUnknown,
+    ActionDecline,
     ActionRouteEnquiry,
     ActionUncertain,
 )
@@ -54,10 +57,23 @@ def tracker(intent: str, entities: dict | None = None, slots: dict | None = None
     )
 
 
-def run(action, intent, entities=None, slots=None):
+def slots_set(events) -> dict:
+    """The slots an answer sets, but for the question it remembers (tested on its own)."""
+    return {
+        e["name"]: e["value"]
+        for e in events
+        if e["event"] == "slot" and e["name"] != actions.context.LAST_QUESTION_SLOT
+    }
+
+
+def run_on(action, asked: Tracker):
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker(intent, entities, slots), DOMAIN))
-    return dispatcher.messages, {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    events = asyncio.run(action.run(dispatcher, asked, DOMAIN))
+    return dispatcher.messages, slots_set(events)
+
+
+def run(action, intent, entities=None, slots=None):
+    return run_on(action, tracker(intent, entities, slots))
 
 
 def said(messages) -> list[str]:
@@ -389,7 +405,7 @@ def test_a_detail_the_facts_lack_about_no_hub_names_both_contacts():
     unnamed.latest_message["text"] = "what are your opening hours?"
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionAnswerUnknown().run(dispatcher, unnamed, DOMAIN))
-    messages, slots = dispatcher.messages, {e["name"]: e["value"] for e in events}
+    messages, slots = dispatcher.messages, slots_set(events)
     assert said(messages) == ["utter_fact_unknown", "utter_contacts_both"]
     assert slots == {}
 
@@ -402,19 +418,169 @@ def test_the_dresden_leipzig_hub_as_a_whole_is_described_as_both_hubs():
     assert said(dispatcher.messages) == ["utter_compare_hubs", "utter_contacts_both"]
 
 
+def asked(text: str, intent: str, entities: dict | None = None, slots=None) -> Tracker:
+    question = tracker(intent, entities, slots)
+    question.latest_message["text"] = text
+    return question
+
+
+def remembered(action, question: Tracker) -> dict:
+    """The last_question slot as ``action`` leaves it after answering ``question``."""
+    events = asyncio.run(action.run(CollectingDispatcher(), question, DOMAIN))
+    return next(e["value"] for e in events if e["name"] == actions.context.LAST_QUESTION_SLOT)
+
+
 def test_after_a_switch_of_language_the_last_answer_is_given_again():
-    events = [
-        {"event": "user", "text": "what is spinlab"},
-        {"event": "action", "name": "action_answer_programme"},
-        {"event": "action", "name": "action_listen"},
-        {"event": "user", "text": "bitte auf Deutsch"},
-        {"event": "action", "name": "utter_language_switched"},
+    question = asked("what is spinlab", "ask_spinlab", {"programme": "spinlab"})
+    switched = asked("bitte auf Deutsch", "switch_language", slots={"language": "de"})
+    assert last_answer(switched) is None  # nothing answered yet: nothing to repeat
+    switched.slots["last_question"] = remembered(ActionAnswerProgramme(), question)
+    assert last_answer(switched)[0] == "action_answer_programme"
+    messages, slots = run_on(ActionRepeatAnswer(), switched)
+    assert said(messages) == ["utter_programme_now", "utter_contact_line"]
+    assert "HHL-Accelerator" in values(messages, "utter_programme_now")["name"]
+    assert slots == {"hub": "leipzig"}
+
+
+@pytest.mark.parametrize(
+    "follow_up, intent, entities",
+    [
+        ("and Leipzig?", "inform", {"hub": "leipzig"}),
+        ("no wait, I meant Leipzig", "out_of_scope", {"hub": "leipzig"}),
+        ("sorry, the other hub", "nlu_fallback", {}),
+        ("und wie sieht es in Leipzig aus?", "nlu_fallback", {"hub": "leipzig"}),
+    ],
+)
+def test_a_follow_up_asks_the_last_question_again_of_its_new_subject(follow_up, intent, entities):
+    question = asked("who are the partners in dresden?", "ask_partners", {"hub": "dresden"})
+    later = asked(follow_up, intent, entities, slots={"hub": "dresden"})
+    later.slots["last_question"] = remembered(ActionAnswerPartners(), question)
+    action = {"inform": ActionRouteEnquiry, "nlu_fallback": ActionUncertain}.get(
+        intent, ActionDecline
+    )()
+    messages, slots = run_on(action, later)
+    hubs = {m["hub_name"] for m in messages if "partners" in m}
+    assert hubs == {"Leipzig smart infrastructure hub"} and slots == {"hub": "leipzig"}
+    assert values(messages, "utter_contact_line")["contact_phone"] == WEBER_PHONE
+
+
+def test_a_follow_up_of_a_question_the_facts_cannot_answer_is_still_unknown():
+    question = asked("opening hours of the dresden hub?", "ask_hub", {"hub": "dresden"})
+    assert said(run_on(ActionAnswerHub(), question)[0]) == [
+        "utter_fact_unknown",
+        "utter_contact_line",
     ]
-    switched = tracker("switch_language", slots={"language": "de", "hub": "leipzig"})
-    switched.events = events
-    assert last_answer(switched) == "action_answer_programme"
-    switched.events = events[3:]
-    assert last_answer(switched) is None
+    later = asked("and leipzig?", "inform", {"hub": "leipzig"})
+    later.slots["last_question"] = remembered(ActionAnswerHub(), question)
+    messages, _ = run_on(ActionRouteEnquiry(), later)
+    assert said(messages) == ["utter_fact_unknown", "utter_contact_line"]
+    assert values(messages, "utter_contact_line")["contact_phone"] == WEBER_PHONE
+
+
+def test_a_hub_named_without_a_question_before_is_routed():
+    messages, _ = run_on(ActionRouteEnquiry(), asked("leipzig", "inform", {"hub": "leipzig"}))
+    assert said(messages) == ["utter_route_hub", "utter_offer_handoff"]
+
+
+@pytest.mark.parametrize(
+    "text, intent, entities",
+    [
+        ("what is Dr Weber's e-mail address?", "ask_contact", {"person": "eric_weber"}),
+        ("wie lange dauert das spinlab programm", "ask_spinlab", {"programme": "spinlab"}),
+        ("what does a desk in the leipzig hub cost", "ask_office_space", {"hub": "leipzig"}),
+        ("office hours of dr weber?", "out_of_scope", {"person": "eric_weber"}),
+    ],
+)
+def test_a_detail_the_facts_never_give_is_unknown_not_another_fact(text, intent, entities):
+    action = {"ask_contact": ActionAnswerContact, "out_of_scope": ActionDecline}.get(
+        intent, ActionAnswerProgramme
+    )()
+    messages, _ = run_on(action, asked(text, intent, entities))
+    assert said(messages) == ["utter_fact_unknown", "utter_contact_line"]
+    assert values(messages, "utter_contact_line")["contact_phone"] == WEBER_PHONE
+
+
+def test_when_a_plan_comes_is_not_known_exactly_but_its_timeframe_is():
+    question = asked("when is the venture capital fund coming?", "ask_funding")
+    messages, _ = run_on(ActionAnswerProgramme(), question)
+    assert said(messages)[0] == "utter_fact_unknown_exactly"
+    assert "utter_programme_medium_term" in said(messages)
+
+
+@pytest.mark.parametrize(
+    "text, entities",
+    [
+        ("when does the zoo in Leipzig open on sunday?", {"hub": "leipzig"}),
+        ("what is the infineon share price", {"organisation": "infineon"}),
+        ("what is the phone number of the best pizza place in leipzig", {"hub": "leipzig"}),
+    ],
+)
+def test_off_topic_naming_a_city_or_a_partner_stays_declined(text, entities):
+    messages, _ = run_on(ActionDecline(), asked(text, "out_of_scope", entities))
+    assert said(messages) == ["utter_out_of_scope"]
+
+
+@pytest.mark.parametrize(
+    "text, entities, expected",
+    [
+        (
+            "I lost Dr Weber's card, how do I reach him",
+            {"person": "eric_weber"},
+            "utter_route_person",
+        ),
+        (
+            "who do i call about the iot stuff in dresden",
+            {"topic": "enabling_iot", "hub": "dresden"},
+            "utter_route_focus",
+        ),
+        ("any hotline for the hub?", {}, "utter_ask_which_hub"),
+    ],
+)
+def test_off_topic_that_asks_how_to_reach_the_hubs_is_routed(text, entities, expected):
+    messages, _ = run_on(ActionDecline(), asked(text, "out_of_scope", entities))
+    assert said(messages)[0] == expected
+
+
+def test_whom_to_ask_about_something_of_no_hub_stays_declined_unless_unsure():
+    text = "who should I talk to about my insurance"
+    assert said(run_on(ActionDecline(), asked(text, "out_of_scope"))[0]) == ["utter_out_of_scope"]
+    hotline = asked("is there a hotline or some phone number", "nlu_fallback")
+    assert said(run_on(ActionUncertain(), hotline)[0]) == ["utter_ask_which_hub"]
+
+
+def test_every_question_of_a_message_is_answered_in_one_reply():
+    question = asked(
+        "Where is the Dresden hub based and who is the contact person there?",
+        "ask_contact",
+        {"hub": "dresden"},
+    )
+    messages, _ = run_on(ActionAnswerContact(), question)
+    assert said(messages) == ["utter_contact_person", "utter_hub_location", "utter_contact_line"]
+    founders = asked(
+        "we need office space and funding in leipzig", "ask_funding", {"hub": "leipzig"}
+    )
+    answered = said(run_on(ActionAnswerProgramme(), founders)[0])
+    assert answered.count("utter_contact_line") == 1  # one contact line, not one per answer
+    programmes = [m["name"] for m in run_on(ActionAnswerProgramme(), founders)[0] if "name" in m]
+    assert any("rental" in name.lower() for name in programmes)
+
+
+def test_partners_of_several_kinds_and_several_organisations_are_all_answered():
+    both = tracker("ask_partners", {"hub": "dresden", "org_kind": "academic"})
+    both.latest_message["entities"].append({"entity": "org_kind", "value": "research_institute"})
+    messages, _ = run_on(ActionAnswerPartners(), both)
+    assert {"utter_partners_academic", "utter_partners_research_institute"} <= set(said(messages))
+    two = tracker("ask_is_partner", {"organisation": "tu_chemnitz"})
+    two.latest_message["entities"].append({"entity": "organisation", "value": "htw_dresden"})
+    messages, _ = run_on(ActionAnswerIsPartner(), two)
+    named = [m["organisation"] for m in messages if m["response"] == "utter_is_partner_yes"]
+    assert (
+        named == ["TU Chemnitz", "HTW Dresden"] and said(messages).count("utter_contact_line") == 1
+    )
+    kind_only = tracker("ask_is_partner", {"org_kind": "research_institute"})
+    assert "utter_partners_research_institute" in said(
+        run_on(ActionAnswerIsPartner(), kind_only)[0]
+    )
 
 
 def test_a_detail_of_something_not_the_hubs_is_declined():
@@ -423,3 +589,83 @@ def test_a_detail_of_something_not_the_hubs_is_declined():
     dispatcher = CollectingDispatcher()
     asyncio.run(ActionAnswerUnknown().run(dispatcher, off_topic, DOMAIN))
     assert said(dispatcher.messages) == ["utter_out_of_scope"]
+
+
+@pytest.mark.parametrize(
+    "action, text, intent, entities",
+    [
+        (
+            ActionUncertain,
+            "what kind of start-ups is leipzig looking for",
+            "nlu_fallback",
+            {"hub": "leipzig"},
+        ),
+        (ActionDecline, "whats meant by enabling IoT", "out_of_scope", {"topic": "enabling_iot"}),
+        (
+            ActionRouteEnquiry,
+            "what means smart infrastructure for the leipzig hub",
+            "inform",
+            {"hub": "leipzig"},
+        ),
+    ],
+)
+def test_a_question_the_classifier_could_not_place_is_answered_as_its_words_ask(
+    action, text, intent, entities
+):
+    messages, _ = run_on(action(), asked(text, intent, entities))
+    assert said(messages) == ["utter_hub_overview", "utter_contact_line"]
+
+
+def test_the_words_of_an_off_topic_message_about_a_city_are_no_question_of_the_facts():
+    messages, _ = run_on(
+        ActionDecline(),
+        asked("what kind of food is typical in leipzig", "out_of_scope", {"hub": "leipzig"}),
+    )
+    assert said(messages) == ["utter_out_of_scope"]
+
+
+def test_a_visitor_leaving_a_message_for_a_person_is_told_it_goes_to_them():
+    request = asked(
+        "can I leave a message for Dr Weber?", "request_enquiry", {"person": "eric_weber"}
+    )
+    extracted = asyncio.run(
+        ValidateEnquiryForm().extract_hub(CollectingDispatcher(), request, DOMAIN)
+    )
+    assert extracted == {"hub": "leipzig"}
+    request.slots.update(extracted)
+    messages, _ = run_on(ActionAskVisitorName(), request)
+    assert said(messages) == ["utter_enquiry_goes_to", "utter_ask_visitor_name"]
+    assert values(messages, "utter_enquiry_goes_to")["contact_phone"] == WEBER_PHONE
+
+
+def test_a_detail_asked_on_in_a_conversation_about_a_hub_is_that_hubs():
+    later = asked(
+        "and is there parking on campus when i come over", "out_of_scope", slots={"hub": "dresden"}
+    )
+    messages, _ = run_on(ActionDecline(), later)
+    assert said(messages) == ["utter_fact_unknown", "utter_contact_line"]
+    assert values(messages, "utter_contact_line")["contact_phone"] == LINDNER_PHONE
+    alone = asked("is there parking near the football stadium", "out_of_scope")
+    assert said(run_on(ActionDecline(), alone)[0]) == ["utter_out_of_scope"]
+
+
+def test_a_named_programme_does_not_stand_in_for_a_question_it_does_not_answer():
+    founders = asked(
+        "the venture capital fund and office space?",
+        "ask_office_space",
+        {"programme": "venture_fund"},
+    )
+    names = [m.get("name", "") for m in run_on(ActionAnswerProgramme(), founders)[0]]
+    assert any("rental" in name for name in names)
+
+
+def test_a_question_taken_for_an_unknown_detail_that_asks_a_known_one_is_answered():
+    known = asked("welche themen deckt dresden ab?", "ask_unknown_fact", {"hub": "dresden"})
+    assert said(run_on(ActionAnswerUnknown(), known)[0]) == [
+        "utter_hub_overview",
+        "utter_contact_line",
+    ]
+    unknown = asked(
+        "welche themen haben die workshops in dresden?", "ask_unknown_fact", {"hub": "dresden"}
+    )
+    assert said(run_on(ActionAnswerUnknown(), unknown)[0])[0] == "utter_fact_unknown"

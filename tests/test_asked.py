@@ -1,8 +1,17 @@
-"""A detail the facts lack is the hubs' only when the message makes it theirs."""
+"""What a message asks for: a detail the facts lack (the hubs' only when the message
+makes it theirs), whom to turn to, the last question again, other questions."""
 
 import pytest
 
-from bot.asked import about_the_hubs
+from bot.asked import (
+    about_the_hubs,
+    also_asked,
+    asks_again,
+    asks_for_contact_details,
+    asks_whom_to_turn_to,
+    corrects,
+    unknown_details,
+)
 
 
 @pytest.mark.parametrize(
@@ -23,3 +32,71 @@ def test_a_detail_asked_of_the_hubs(text, entities):
 )
 def test_a_detail_of_anything_else(text):
     assert not about_the_hubs(text, ["language"])
+
+
+@pytest.mark.parametrize(
+    "text, detail",
+    [
+        ("e-mail adresse von dr lindner?", "email"),
+        ("what are the office hours of dr weber", "hours"),
+        ("zu welchen uhrzeiten ist er erreichbar", "hours"),
+        ("was kostet ein schreibtisch", "cost"),
+        ("wieviele startups sind im spinlab", "count"),
+        ("wie lange dauert das programm", "duration"),
+        ("ab wann kann man die mieteinheiten beziehen", "date"),
+        ("is there parking on campus", "parking"),
+        ("any hackathons or meetups?", "events"),
+        ("kann man euch besichtigen", "visit"),
+        ("how do i apply to spinlab", "applying"),
+        ("habt ihr ein praktikum fuer mich", "jobs"),
+    ],
+)
+def test_a_detail_the_brief_never_gives_is_recognised(text, detail):
+    assert detail in unknown_details(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what is the phone number of the dresden hub",
+        "who is in charge of the leipzig hub",
+        "what does the leipzig hub focus on",
+        "which practical applications does leipzig work on",
+        "visit the website",
+        "Wer ist Ansprechpartner in Dresden?",
+    ],
+)
+def test_what_the_facts_do_give_is_no_unknown_detail(text):
+    assert unknown_details(text) == set()
+
+
+def test_whom_to_turn_to_and_contact_details_are_told_apart():
+    assert asks_whom_to_turn_to("which person handles things in dresden")
+    assert asks_whom_to_turn_to("wen ruf ich da an")
+    assert not asks_whom_to_turn_to("what is the phone number of the pizza place")
+    assert asks_for_contact_details("what is the phone number of the pizza place")
+    assert asks_for_contact_details("gibt es eine hotline")
+
+
+@pytest.mark.parametrize(
+    "text, again, correction",
+    [
+        ("and Leipzig?", True, False),
+        ("und wie sieht es in Dresden aus?", True, False),
+        ("sorry, I meant Leipzig", True, True),
+        ("nein, der andere hub", True, True),
+        ("and what is the weather in Leipzig like this weekend, and tomorrow?", False, False),
+        ("what does the Leipzig hub focus on", False, False),
+    ],
+)
+def test_a_follow_up_and_a_correction(text, again, correction):
+    assert (asks_again(text), corrects(text)) == (again, correction)
+
+
+def test_the_other_questions_of_a_message():
+    assert also_asked("Where is the Dresden hub and who is the contact?") == ["ask_location"]
+    assert also_asked("office space and funding for our start-up") == [
+        "ask_office_space",
+        "ask_funding",
+    ]
+    assert also_asked("what is his e-mail address") == []

@@ -32,7 +32,7 @@ def enquiry(facts, need: Need, **overrides) -> store.NewEnquiry:
         visitor_email="anna@example.com",
         visitor_organisation="Sensorik GmbH",
         text="We build pressure sensors and look for a research partner.",
-        contact=decision.contact,
+        contact=facts.contact(decision.contact.key),  # as the knowledge base names them
         hub=decision.hub.key,
         topic=decision.reason.subject,
         routing_reason=routing_reason(

@@ -29,7 +29,20 @@ from nlu.pipeline.language import LanguageModel, balanced
 log = logging.getLogger(__name__)
 
 ENTITY = "language"
+# the extractors whose entities are names from the knowledge base (config.yml runs them
+# before this component)
+NAMING_EXTRACTORS = frozenset({"KnowledgeEntityExtractor"})
 MODEL_FILE = "language_model.json"
+
+
+def without_names(text: str, entities: list[dict]) -> str:
+    """The message without what the knowledge base names (topics, partners, people):
+    "high performance computing" and "big data" are said in English in German
+    sentences too, and are no evidence of the language."""
+    for entity in sorted(entities, key=lambda e: -int(e.get("start") or 0)):
+        if entity.get("extractor") in NAMING_EXTRACTORS and entity.get("end"):
+            text = text[: entity["start"]] + " " + text[entity["end"] :]
+    return text
 
 
 def training_language(message: Message, default: str) -> str:
@@ -133,7 +146,7 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
             return named
         if self._model is None:
             return None
-        guess = self._model.guess(text)
+        guess = self._model.guess(without_names(text, message.get(ENTITIES) or []))
         return guess.language if guess.is_sure(self._config["threshold"]) else None
 
     def process(self, messages: List[Message]) -> List[Message]:
