@@ -102,7 +102,7 @@ def test_on_a_german_page_the_widget_and_the_assistant_speak_german(page, server
     box.press("Enter")
     answer = page.locator(".msg.bot").filter(has_text="wenden Sie sich bitte an").last
     answer.wait_for(timeout=20_000)
-    assert "Dr Sebastian Lindner" in answer.inner_text()
+    assert "Dr. Sebastian Lindner" in answer.inner_text()
 
 
 def test_quick_reply_buttons_answer(page):
