@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import settings
-from bot.asked import also_asked, unknown_details
+from bot.asked import also_asked, asks_of_both_hubs, unknown_details
 from bot.knowledge.facts import BASE_LANGUAGE, Contact, Facts, Hub, join_names
 from bot.knowledge.store import KnowledgeBase
 from bot.routing import Need
@@ -30,8 +30,18 @@ ALSO_ANSWERED_BY = {
     "ask_location": "action_answer_location",
     "ask_office_space": "action_answer_programme",
     "ask_funding": "action_answer_programme",
+    "ask_website": "action_answer_programme",
 }
-ANSWERED_BY = {**ALSO_ANSWERED_BY, "ask_hub": "action_answer_hub"}
+ANSWERED_BY = {
+    **ALSO_ANSWERED_BY,
+    "ask_hub": "action_answer_hub",
+    "ask_is_partner": "action_answer_is_partner",
+    "ask_partners": "action_answer_partners",
+    "ask_future_plans": "action_answer_programme",
+}
+# questions the words alone do not make ("is it involved?"): they need what they are
+# asked of in the message
+ASKED_OF = {"ask_is_partner": frozenset({"organisation", "org_mention", "org_kind"})}
 
 knowledge_base = KnowledgeBase(refresh_seconds=settings.get().knowledge_refresh_seconds)
 
@@ -99,6 +109,15 @@ def names_both_hubs(tracker: Tracker) -> bool:
 
 def hub_in_conversation(tracker: Tracker, facts: Facts) -> Hub | None:
     return hub_in_message(tracker, facts) or facts.hub(tracker.get_slot("hub"))
+
+
+def of_both_hubs(tracker: Tracker, facts: Facts) -> bool:
+    """ "Both numbers, Dresden and Leipzig", "the joint contact person": asked of the two
+    hubs at once, whatever hub the conversation was about."""
+    text = tracker.latest_message.get("text")
+    return names_both_hubs(tracker) or (
+        asks_of_both_hubs(text) and hub_in_message(tracker, facts) is None
+    )
 
 
 def contact_values(contact: Contact, hub: Hub) -> dict[str, str]:
@@ -240,15 +259,28 @@ class KnowledgeAction(Action, ABC):
         """The questions of the facts (intents) the words of the message may be taken for."""
         return frozenset(ANSWERED_BY)
 
-    def answer_as_asked(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
-        """The answer to the first question of the facts the words ask ("whats meant by
-        enabling IoT?"), for a message the classifier could not place; None if none."""
+    def questions_asked(self, tracker: Tracker) -> list[str]:
+        """The questions of the facts (intents) the words ask that this action takes."""
         taken = self.questions_taken(tracker)
-        for intent in also_asked(tracker.latest_message.get("text")):
-            if intent in taken:
-                action = knowledge_actions()[ANSWERED_BY[intent]]()
-                return action.answer(dispatcher, asked_as(tracker, intent), facts, domain)
-        return None
+        named = {e.get("entity") for e in tracker.latest_message.get("entities") or []}
+        return [
+            intent
+            for intent in also_asked(tracker.latest_message.get("text"))
+            if intent in taken and (intent not in ASKED_OF or ASKED_OF[intent] & named)
+        ]
+
+    def answer_as_asked(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
+        """The answers to the questions of the facts the words ask ("whats meant by
+        enabling IoT?", "only energy? and what is planned?"), for a message the
+        classifier could not place; None if they ask none."""
+        asked = self.questions_asked(tracker)
+        if not asked:
+            return None
+        events: list[dict[str, Any]] = []
+        for intent in asked:
+            action = knowledge_actions()[ANSWERED_BY[intent]]()
+            events += action.answer(dispatcher, asked_as(tracker, intent), facts, domain)
+        return events
 
     @abstractmethod
     def answer(

@@ -12,7 +12,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import UserUtteranceReverted
 
 from actions.context import (
     LAST_QUESTION_SLOT,
@@ -25,7 +26,9 @@ from bot.asked import asks_again, means_the_other_hub
 from bot.knowledge.facts import Facts
 
 # entities that say what a question is about, which a follow-up may change
-SUBJECT_ENTITIES = frozenset({"hub", "topic", "organisation", "org_mention", "programme", "person"})
+SUBJECT_ENTITIES = frozenset(
+    {"hub", "topic", "organisation", "org_mention", "org_kind", "programme", "person"}
+)
 
 
 def last_answer(tracker: Tracker) -> tuple[str, dict] | None:
@@ -79,6 +82,23 @@ def asked_as_before(tracker: Tracker, question: dict) -> Tracker:
     return again
 
 
+async def answer_again(dispatcher, tracker: Tracker, domain) -> list[dict[str, Any]] | None:
+    """The last question answered again of the latest message's subject; None when
+    there was none to ask again or the message names no new subject."""
+    previous = last_answer(tracker)
+    if not previous:
+        return None
+    facts = await current_facts(dispatcher, tracker)
+    if facts is None:
+        return []
+    again = asked_again(tracker, previous[1], facts)
+    if again is None:
+        return None
+    action = knowledge_actions()[previous[0]]()
+    # as a question of its own, not a follow-up of itself
+    return await KnowledgeAction.run(action, dispatcher, again, domain)
+
+
 class FollowUpAware(KnowledgeAction):
     """An action for a message that may only change the last question's subject: the
     answer to "which hub?", or a message the classifier could not place. Such a
@@ -88,13 +108,25 @@ class FollowUpAware(KnowledgeAction):
         return asks_again(tracker.latest_message.get("text"))
 
     async def run(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
-        previous = last_answer(tracker) if self.is_follow_up(tracker) else None
-        if previous:
-            facts = await current_facts(dispatcher, tracker)
-            if facts is None:
-                return []
-            if again := asked_again(tracker, previous[1], facts):
-                action = knowledge_actions()[previous[0]]()
-                # as a question of its own, not a follow-up of itself
-                return await KnowledgeAction.run(action, dispatcher, again, domain)
+        if self.is_follow_up(tracker):
+            answered = await answer_again(dispatcher, tracker, domain)
+            if answered is not None:
+                return answered
         return await super().run(dispatcher, tracker, domain)
+
+
+class ActionDefaultFallback(Action):
+    """What Rasa runs when no policy is sure of the next action (Rasa's own says
+    ``utter_default`` and forgets the message). A short "and Infineon?" after an
+    answer, whatever intent the classifier gave it, asks that question again."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
+        if asks_again(tracker.latest_message.get("text")):
+            answered = await answer_again(dispatcher, tracker, domain)
+            if answered is not None:
+                return answered
+        dispatcher.utter_message(response="utter_default")
+        return [UserUtteranceReverted()]

@@ -76,6 +76,10 @@ class ActionAnswerIsPartner(KnowledgeAction):
         if not named:
             if latest_entity(tracker, "org_kind"):  # "are Fraunhofer institutes involved?"
                 return ActionAnswerPartners().answer(dispatcher, tracker, facts, domain)
+            # no partner question at all ("was heisst 'enabling iot'?"): what its words ask
+            answered = self.answer_as_asked(dispatcher, tracker, facts, domain)
+            if answered is not None:
+                return answered
             dispatcher.utter_message(response="utter_ask_organisation")
             return []
         hubs = []

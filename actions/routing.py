@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
@@ -12,7 +14,9 @@ from actions.context import (
     hub_buttons,
     hub_in_conversation,
     latest_intent,
+    names_both_hubs,
     need_from_message,
+    of_both_hubs,
     remember_hub,
     utter_both_contacts,
     utter_unknown,
@@ -20,13 +24,15 @@ from actions.context import (
 from actions.followups import FollowUpAware
 from bot.asked import (
     about_the_hubs,
-    also_asked,
     asks_for_contact_details,
+    asks_someone_at_the_hubs,
+    asks_what_it_means,
     asks_whom_to_turn_to,
     corrects,
-    goes_on,
     names_the_hubs,
+    refers_back,
     speaks_of_the_hubs,
+    speaks_to_the_hubs,
     unknown_details,
 )
 from bot.knowledge.facts import Facts
@@ -54,7 +60,7 @@ class ActionAnswerContact(KnowledgeAction):
         return "action_answer_contact"
 
     def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
-        hub = hub_in_conversation(tracker, facts)
+        hub = None if of_both_hubs(tracker, facts) else hub_in_conversation(tracker, facts)
         if hub is None:
             utter_both_contacts(dispatcher, facts)
             return []
@@ -78,8 +84,12 @@ class ActionAnswerUnknown(KnowledgeAction):
         return False  # what this action answers anyway, or declines
 
     def declines(self, tracker: Tracker) -> bool:
-        """Whether the message gets the polite decline (bench/clinc_oos.py counts it)."""
-        return not about_the_hubs(*_text_and_entities(tracker))
+        """Whether the message gets the polite decline (bench/clinc_oos.py counts it):
+        it names nothing of the hubs, nor points back at the hub the conversation is
+        about ("gibts da Parkplätze?")."""
+        text, entities = _text_and_entities(tracker)
+        in_a_hub_conversation = bool(tracker.get_slot("hub")) and refers_back(text)
+        return not (about_the_hubs(text, entities) or in_a_hub_conversation)
 
     def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
         if self.declines(tracker):
@@ -109,7 +119,14 @@ class ActionRouteEnquiry(FollowUpAware):
             answered = self.answer_as_asked(dispatcher, tracker, facts, domain)
             if answered is not None:
                 return answered
+        text = tracker.latest_message.get("text")
         need = need_from_message(tracker)
+        asks_contact = asks_for_contact_details(text) or asks_whom_to_turn_to(text)
+        if asks_contact and not need.names_more_than_a_hub() and of_both_hubs(tracker, facts):
+            utter_both_contacts(dispatcher, facts)  # "both numbers, Dresden and Leipzig"
+            return []
+        if names_both_hubs(tracker):  # "Dresden or Leipzig?": the topic decides, or the visitor
+            need = replace(need, hub=None)
         if need == Need() or latest_intent(tracker) == "inform":
             # the answer to "which hub?", or "who can I talk to?" in a conversation
             # that is already about one hub: the pending topic still counts
@@ -161,7 +178,7 @@ class ActionUncertain(ActionRouteEnquiry):
 
     def routes(self, tracker: Tracker) -> bool:
         need = need_from_message(tracker)
-        if need.topic or need.organisation or need.programme or need.person:
+        if need.names_more_than_a_hub():
             return True
         text, entities = _text_and_entities(tracker)
         asks = asks_whom_to_turn_to(text) or asks_for_contact_details(text)
@@ -177,7 +194,7 @@ class ActionUncertain(ActionRouteEnquiry):
         text, _ = _text_and_entities(tracker)
         if asks_whom_to_turn_to(text):
             return False
-        return bool(self.questions_taken(tracker) & set(also_asked(text)))
+        return bool(self.questions_asked(tracker))
 
     def declines(self, tracker: Tracker) -> bool:
         """Whether the message gets the polite decline (bench/clinc_oos.py counts it)."""
@@ -210,8 +227,12 @@ class ActionDecline(ActionUncertain):
         text, entities = _text_and_entities(tracker)
         if not unknown_details(text):
             return False
-        in_a_hub_conversation = bool(tracker.get_slot("hub")) and goes_on(text)
-        return speaks_of_the_hubs(text, entities) or in_a_hub_conversation
+        in_a_hub_conversation = bool(tracker.get_slot("hub")) and refers_back(text)
+        return (
+            speaks_of_the_hubs(text, entities)
+            or in_a_hub_conversation
+            or self.takes_as_a_question_of_the_facts(tracker)  # "coworking desks? cost?"
+        )
 
     def is_follow_up(self, tracker: Tracker) -> bool:
         # "and the weather in Leipzig?" is no follow-up; "sorry, I meant Leipzig" is
@@ -219,18 +240,23 @@ class ActionDecline(ActionUncertain):
 
     def questions_taken(self, tracker: Tracker) -> frozenset[str]:
         """Asked of the hubs themselves, any question of the facts; of a topic alone,
-        only what it means for the hubs ("whats meant by enabling IoT?", not "too much
-        money on chips?")."""
+        only what it means for the hubs or what they offer of it ("whats meant by
+        enabling IoT?", "do you offer desks?", not "what kind of traffic is there at
+        9:00?"); of a partner, whether it takes part."""
         text, entities = _text_and_entities(tracker)
         if speaks_of_the_hubs(text, entities):
             return frozenset(ANSWERED_BY)
-        return frozenset({"ask_hub"}) if "topic" in entities else frozenset()
+        of_theirs = asks_what_it_means(text) or speaks_to_the_hubs(text)
+        taken = {"ask_hub"} if "topic" in entities and of_theirs else set()
+        if "organisation" in entities:  # "does Porsche take part?", not its share price
+            taken |= {"ask_is_partner", "ask_partners"}
+        return frozenset(taken)
 
     def routes(self, tracker: Tracker) -> bool:
         text, entities = _text_and_entities(tracker)
         if "person" in entities:
             return True
         if asks_whom_to_turn_to(text):
-            return names_the_hubs(text, entities)
+            return names_the_hubs(text, entities) or asks_someone_at_the_hubs(text)
         hubs_own = speaks_of_the_hubs(text, entities) or "topic" in entities
         return asks_for_contact_details(text) and hubs_own  # not the pizza place's number

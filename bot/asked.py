@@ -26,6 +26,7 @@ from bot.settings import PROJECT_ROOT
 
 ASKED = PROJECT_ROOT / "data" / "asked.yml"
 MAX_WORDS_OF_A_FOLLOW_UP = 8
+MAX_WORDS_OF_A_CORRECTION = 16  # "hm no I mixed them up, I mean the one at the TU campus"
 HUB_ENTITIES = frozenset({"hub", "programme", "person", "organisation", "topic", "org_kind"})
 # what names the hubs themselves, rather than a city that has one (the zoo in
 # Leipzig) or a partner with a business of its own (Infineon's share price)
@@ -39,9 +40,16 @@ TYPED_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
 def about_the_hubs(text: str, entities: Iterable[str]) -> bool:
-    return bool(HUB_ENTITIES & set(entities)) or bool(
-        HUB_WORDS.search(text or "") or ADDRESSED.search(text or "")
+    return (
+        bool(HUB_ENTITIES & set(entities))
+        or bool(HUB_WORDS.search(text or ""))
+        or speaks_to_the_hubs(text)
     )
+
+
+def speaks_to_the_hubs(text: str | None) -> bool:
+    """ "Do you offer desks?", "habt ihr ...": the visitor speaks to the assistant as the hub."""
+    return bool(ADDRESSED.search(text or ""))
 
 
 def speaks_of_the_hubs(text: str, entities: Iterable[str]) -> bool:
@@ -68,8 +76,14 @@ def _patterns(path: Path = ASKED) -> dict:
     return {
         "whom": _pattern(asked["contact"]["whom"]),
         "contact_details": _pattern(asked["contact"]["details"]),
+        "at_the_hubs": _pattern(asked["contact"]["at_the_hubs"]),
+        "pass_on": _pattern(asked["contact"]["pass_on"]),
         "again": _pattern(asked["again"]),
-        "correction": _pattern(asked["correction"]),
+        "correction": _pattern(asked["correction"]["short"]),
+        "plain_correction": _pattern(asked["correction"]["plainly"]),
+        "back": _pattern(asked["back"]),
+        "both": _pattern(asked["both"]),
+        "meaning": _pattern(asked["meaning"]),
         "other_hub": _pattern(asked["other_hub"]),
         "unknown": {name: _pattern(patterns) for name, patterns in asked["unknown"].items()},
         "also": {intent: _pattern(patterns) for intent, patterns in asked["also"].items()},
@@ -100,6 +114,16 @@ def asks_whom_to_turn_to(text: str | None) -> bool:
     return _finds("whom", text)
 
 
+def asks_someone_at_the_hubs(text: str | None) -> bool:
+    """ "Who do I even ask at your place?": whom to turn to, of the hubs' own people."""
+    return asks_whom_to_turn_to(text) and _finds("at_the_hubs", text)
+
+
+def asks_to_pass_on(text: str | None) -> bool:
+    """ "Please pass my enquiry on", "Nachricht hinterlassen": more than a question."""
+    return _finds("pass_on", text)
+
+
 def asks_for_contact_details(text: str | None) -> bool:
     return _finds("contact_details", text)
 
@@ -112,13 +136,32 @@ def goes_on(text: str | None) -> bool:
 def asks_again(text: str | None) -> bool:
     """A short "and Leipzig?" or "sorry, I meant Dresden": the last question again."""
     short = len(_typed(text).split()) <= MAX_WORDS_OF_A_FOLLOW_UP
-    return short and (goes_on(text) or corrects(text))
+    return (short and goes_on(text)) or corrects(text)
 
 
 def corrects(text: str | None) -> bool:
     """ "Sorry, I meant Leipzig", "nein, der andere Hub": more than "and Leipzig?"."""
-    short = len(_typed(text).split()) <= MAX_WORDS_OF_A_FOLLOW_UP
-    return short and (_finds("correction", text) or means_the_other_hub(text))
+    words = len(_typed(text).split())
+    if words <= MAX_WORDS_OF_A_FOLLOW_UP and (
+        _finds("correction", text) or means_the_other_hub(text)
+    ):
+        return True
+    return words <= MAX_WORDS_OF_A_CORRECTION and _finds("plain_correction", text)
+
+
+def refers_back(text: str | None) -> bool:
+    """ "Is there parking there?", "gibts da Parkplätze?": about what the conversation
+    is about."""
+    return goes_on(text) or _finds("back", text)
+
+
+def asks_what_it_means(text: str | None) -> bool:
+    return _finds("meaning", text)
+
+
+def asks_of_both_hubs(text: str | None) -> bool:
+    """ "Both numbers please", "sämtliche Telefonnummern", "the joint contact"."""
+    return _finds("both", text)
 
 
 def means_the_other_hub(text: str | None) -> bool:

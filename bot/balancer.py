@@ -9,10 +9,13 @@ not its body parses. The client address is the peer's (or, from ``TRUSTED_PROXIE
 the one they forward), and it is passed on in ``X-Forwarded-For``, which the Rasa
 servers believe from the balancer's loopback address (bot/ratelimit.py).
 
-Round robin over the Rasa servers; a server that refuses the connection or times out
-is skipped for the request and marked down for a few seconds, so a killed instance
-costs no visitor an error while the others serve the same conversations (they share
-the tracker store and the lock store). It forwards HTTP only (REST channel,
+Round robin over the Rasa servers; a server that refuses the connection or does not
+accept it in time is skipped for the request and marked down for a few seconds, so a
+killed instance costs no visitor an error while the others serve the same
+conversations (they share the tracker store and the lock store). A message that
+reached a server is never sent to a second one (it could be answered twice): if that
+server drops the connection or does not answer in time, the visitor gets 502 or 504,
+as nginx's ``proxy_next_upstream`` does for a POST. It forwards HTTP only (REST channel,
 messenger webhooks, Rasa's HTTP API); the widget's socket.io connects to a Rasa
 server directly or through a websocket-capable proxy such as nginx.
 """
@@ -128,11 +131,23 @@ def sender_of(body: bytes) -> str | None:
     return None if sender is None else str(sender)
 
 
+IDEMPOTENT = {"GET", "HEAD", "OPTIONS"}
+
+
+def never_reached(error: Exception) -> bool:
+    """Whether the request cannot have reached the server: it refused the connection or
+    did not accept it in time (aiohttp's connect timeout), so another may take it."""
+    return isinstance(error, aiohttp.ClientConnectorError) or (
+        isinstance(error, aiohttp.ServerTimeoutError)
+        and str(error).startswith("Connection timeout")
+    )
+
+
 class Balancer:
     def __init__(
         self,
         backends: list[str],
-        timeout: float = 30.0,
+        timeout: float = 60.0,  # nginx's proxy_read_timeout
         limits: SenderLimits | None = None,
         client_limits: ClientLimits | None = None,
     ):
@@ -187,8 +202,21 @@ class Balancer:
                     }
                     return web.Response(status=answer.status, body=payload, headers=reply_headers)
             except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as error:
-                self._down_until[index] = time.monotonic() + DOWN_FOR_SECONDS
                 BACKEND_FAILURES.labels(self.backends[index]).inc()
+                timed_out = isinstance(error, asyncio.TimeoutError)
+                if not timed_out or never_reached(error):
+                    self._down_until[index] = time.monotonic() + DOWN_FOR_SECONDS
+                if not (never_reached(error) or request.method in IDEMPOTENT):
+                    log.warning(
+                        "backend %s failed (%s) on a %s",
+                        self.backends[index],
+                        error,
+                        request.method,
+                    )
+                    return web.json_response(
+                        {"error": "the Rasa server did not answer; please send it again"},
+                        status=504 if timed_out else 502,
+                    )
                 log.warning("backend %s failed (%s); trying the next", self.backends[index], error)
         return web.json_response({"error": "no Rasa server is reachable"}, status=503)
 

@@ -26,6 +26,10 @@ class Need:
     programme: str | None = None
     person: str | None = None
 
+    def names_more_than_a_hub(self) -> bool:
+        """A topic, partner, programme or person: something that settles the contact."""
+        return bool(self.topic or self.organisation or self.programme or self.person)
+
 
 @dataclass(frozen=True)
 class Reason:

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import actions.context
 from actions.enquiry import ActionAskVisitorName, ValidateEnquiryForm
-from actions.followups import last_answer
+from actions.followups import ActionDefaultFallback, last_answer
 from actions.hubs import (
     ActionAnswerHub,
     ActionAnswerLocation,
@@ -449,6 +449,11 @@ def test_after_a_switch_of_language_the_last_answer_is_given_again():
         ("no wait, I meant Leipzig", "out_of_scope", {"hub": "leipzig"}),
         ("sorry, the other hub", "nlu_fallback", {}),
         ("und wie sieht es in Leipzig aus?", "nlu_fallback", {"hub": "leipzig"}),
+        (
+            "oh wait, my mistake, I need this for Leipzig actually",
+            "out_of_scope",
+            {"hub": "leipzig"},
+        ),
     ],
 )
 def test_a_follow_up_asks_the_last_question_again_of_its_new_subject(follow_up, intent, entities):
@@ -669,3 +674,154 @@ def test_a_question_taken_for_an_unknown_detail_that_asks_a_known_one_is_answere
         "welche themen haben die workshops in dresden?", "ask_unknown_fact", {"hub": "dresden"}
     )
     assert said(run_on(ActionAnswerUnknown(), unknown)[0])[0] == "utter_fact_unknown"
+
+
+def with_hubs(question: Tracker, *hubs: str) -> Tracker:
+    question.latest_message["entities"] += [{"entity": "hub", "value": hub} for hub in hubs]
+    return question
+
+
+@pytest.mark.parametrize(
+    "action, question",
+    [
+        (
+            ActionRouteEnquiry,
+            with_hubs(
+                asked("can u give me both numbers, dresden AND leipzig", "inform"),
+                "dresden",
+                "leipzig",
+            ),
+        ),
+        (
+            ActionAnswerContact,
+            asked("and who is the joint contact person?", "ask_contact", slots={"hub": "dresden"}),
+        ),
+        (
+            ActionAnswerContact,
+            asked("Bitte sämtliche Telefonnummern", "ask_contact", slots={"hub": "leipzig"}),
+        ),
+    ],
+)
+def test_both_numbers_asked_for_are_both_whatever_hub_the_conversation_was_about(action, question):
+    messages, _ = run_on(action(), question)
+    assert said(messages) == ["utter_contacts_both"]
+    both = values(messages, "utter_contacts_both")
+    assert (both["dresden_phone"], both["leipzig_phone"]) == (LINDNER_PHONE, WEBER_PHONE)
+    one = asked(
+        "and all the partners there?", "ask_contact", {"hub": "leipzig"}, {"hub": "dresden"}
+    )
+    assert said(run_on(ActionAnswerContact(), one)[0]) == ["utter_contact_person"]
+
+
+@pytest.mark.parametrize(
+    "action, text, intent",
+    [
+        (ActionDecline, "does porsche take part in this or not", "out_of_scope"),
+        (ActionAnswerUnknown, "Macht Porsche da mit oder nur die Hochschulen?", "ask_unknown_fact"),
+        (ActionUncertain, "is porsche on board", "nlu_fallback"),
+    ],
+)
+def test_whether_a_named_organisation_takes_part_is_answered_whatever_the_intent(
+    action, text, intent
+):
+    messages, _ = run_on(action(), asked(text, intent, {"organisation": "porsche"}))
+    assert said(messages) == ["utter_is_partner_yes", "utter_contact_line"]
+    assert values(messages, "utter_contact_line")["contact_phone"] == WEBER_PHONE
+
+
+def test_taking_part_asked_of_no_organisation_is_no_partner_question():
+    messages, _ = run_on(ActionUncertain(), asked("are you involved in politics?", "nlu_fallback"))
+    assert said(messages) == ["utter_out_of_scope"]
+
+
+def test_a_short_follow_up_the_policies_were_unsure_of_asks_the_last_question_again():
+    question = asked(
+        "is porsche part of this hub thing?", "ask_is_partner", {"organisation": "porsche"}
+    )
+    later = asked("and infineon", "affirm", {"organisation": "infineon"})
+    later.slots["last_question"] = remembered(ActionAnswerIsPartner(), question)
+    messages, slots = run_on(ActionDefaultFallback(), later)
+    assert said(messages) == ["utter_is_partner_yes", "utter_contact_line"]
+    assert values(messages, "utter_is_partner_yes")["organisation"] == "Infineon"
+    assert slots == {"hub": "dresden"}
+    lost = asked("blue", "affirm")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionDefaultFallback().run(dispatcher, lost, DOMAIN))
+    assert said(dispatcher.messages) == ["utter_default"]
+    assert [e["event"] for e in events] == ["rewind"]
+
+
+def test_another_kind_of_partner_asked_on_keeps_the_hub():
+    question = asked(
+        "which universities are in the leipzig hub?",
+        "ask_partners",
+        {"hub": "leipzig", "org_kind": "academic"},
+    )
+    later = asked(
+        "companies there too pls", "nlu_fallback", {"org_kind": "business"}, {"hub": "leipzig"}
+    )
+    later.slots["last_question"] = remembered(ActionAnswerPartners(), question)
+    messages, _ = run_on(ActionUncertain(), later)
+    assert said(messages)[0] == "utter_partners_business"
+    assert "Porsche" in values(messages, "utter_partners_business")["partners"]
+    assert "utter_partners_academic" not in said(messages)
+
+
+def test_an_unknown_detail_pointing_back_at_the_conversations_hub_is_that_hubs():
+    there = asked(
+        "gut und gibts da parkplaetze, ich komm mit dem auto",
+        "ask_unknown_fact",
+        slots={"hub": "dresden"},
+    )
+    messages, _ = run_on(ActionAnswerUnknown(), there)
+    assert said(messages) == ["utter_fact_unknown", "utter_contact_line"]
+    assert values(messages, "utter_contact_line")["contact_phone"] == LINDNER_PHONE
+    elsewhere = asked(
+        "what will the weather be tomorrow", "ask_unknown_fact", slots={"hub": "dresden"}
+    )
+    assert said(run_on(ActionAnswerUnknown(), elsewhere)[0]) == ["utter_out_of_scope"]
+
+
+def test_a_topic_settles_whom_to_call_when_the_visitor_names_both_hubs():
+    smart_grids = with_hubs(
+        asked(
+            "software for smart grids: dresden or leipzig, and whom do i call?",
+            "ask_routing",
+            {"topic": "energy"},
+        ),
+        "dresden",
+        "leipzig",
+    )
+    messages, _ = run_on(ActionRouteEnquiry(), smart_grids)
+    assert messages[0]["contact_phone"] == WEBER_PHONE  # energy is Leipzig's, not both
+
+
+def test_every_question_of_a_message_the_classifier_could_not_place_is_answered():
+    both = asked(
+        "which topics does leipzig cover, only energy? and what is planned there?",
+        "ask_unknown_fact",
+        {"hub": "leipzig", "topic": "energy"},
+    )
+    answers = said(run_on(ActionAnswerUnknown(), both)[0])
+    assert "utter_hub_overview" in answers
+    assert {"utter_programme_medium_term", "utter_programme_long_term"} <= set(answers)
+    assert answers.count("utter_contact_line") == 1
+
+
+def test_a_plan_named_in_an_off_topic_message_is_answered():
+    plan = asked(
+        "ich hab gelesen es soll neue mietflaechen im leipziger westen geben, was ist da geplant",
+        "out_of_scope",
+        {"programme": "rental_units", "hub": "leipzig"},
+    )
+    messages, _ = run_on(ActionDecline(), plan)
+    assert any("West of Leipzig" in m.get("description", "") for m in messages)
+
+
+def test_what_the_facts_lack_asked_with_a_question_of_theirs_is_unknown():
+    desks = asked(
+        "do you offer coworking desks in dresden and what do they cost",
+        "out_of_scope",
+        {"hub": "dresden", "topic": "office_space"},
+    )
+    assert said(run_on(ActionDecline(), desks)[0]) == ["utter_fact_unknown", "utter_contact_line"]

@@ -76,6 +76,9 @@ def test_whom_to_turn_to_and_contact_details_are_told_apart():
     assert not asks_whom_to_turn_to("what is the phone number of the pizza place")
     assert asks_for_contact_details("what is the phone number of the pizza place")
     assert asks_for_contact_details("gibt es eine hotline")
+    assert asks_whom_to_turn_to("Whom should we speak to first?")
+    assert asks_whom_to_turn_to("who do i even ask at your place")
+    assert asks_for_contact_details("Bitte sämtliche Telefonnummern")
 
 
 @pytest.mark.parametrize(
@@ -87,6 +90,10 @@ def test_whom_to_turn_to_and_contact_details_are_told_apart():
         ("nein, der andere hub", True, True),
         ("and what is the weather in Leipzig like this weekend, and tomorrow?", False, False),
         ("what does the Leipzig hub focus on", False, False),
+        ("companies there too pls", True, False),
+        ("oh wait my mistake, I need this for Leipzig actually", True, True),
+        ("hm no I mixed them up, I mean the one at the TU Dresden campus", True, True),
+        ("no, what are the partners of Dresden in the smart systems field", False, False),
     ],
 )
 def test_a_follow_up_and_a_correction(text, again, correction):
@@ -100,3 +107,10 @@ def test_the_other_questions_of_a_message():
         "ask_funding",
     ]
     assert also_asked("what is his e-mail address") == []
+    assert also_asked("is SAP involved in this?") == ["ask_is_partner"]
+    assert also_asked("macht die Uni Leipzig da mit?") == ["ask_is_partner"]
+    assert also_asked("welche Hochschulen sind dabei, und sitzt der Hub auf dem Campus?") == [
+        "ask_location",
+        "ask_is_partner",
+        "ask_partners",
+    ]

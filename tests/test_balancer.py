@@ -179,3 +179,31 @@ def test_route_labels_name_the_templates():
     assert route_of("/conversations/rest:abc/tracker") == route_of("/model/parse") == "api"
     assert route_of("/socket.io/") == "socketio"
     assert route_of("/webhooks/invented/webhook") == route_of("/wp-login.php") == "other"
+
+
+def test_a_message_a_server_took_and_dropped_is_not_sent_to_another_but_a_refused_one_is():
+    """A second server answering a message the first one may have answered already would
+    show the visitor two answers; a server that refused the connection never saw it."""
+
+    async def drops(request: web.Request) -> web.Response:
+        await request.read()
+        request.transport.close()  # as a server killed while it works on the message
+        return web.json_response([])
+
+    async def scenario():
+        counted, dropping = Backend(), web.Application()
+        dropping.router.add_route("*", "/{tail:.*}", drops)
+        answering = web.Application()
+        answering.router.add_route("*", "/{tail:.*}", counted.answer)
+        refused = f"http://127.0.0.1:{free_port()}"
+        async with serving(dropping) as broken, serving(answering) as rasa:
+            front = Balancer([broken, rasa])
+            async with serving(front.app()) as url, client_from("127.0.0.2") as visitor:
+                assert (await post(visitor, url, message("v")))[0] == 502
+                assert counted.seen == []
+            front = Balancer([refused, rasa])
+            async with serving(front.app()) as url, client_from("127.0.0.2") as visitor:
+                assert (await post(visitor, url, message("v")))[0] == 200
+                assert len(counted.seen) == 1
+
+    asyncio.run(scenario())

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Text, Type
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import SPACY_DOCS
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
@@ -22,14 +19,15 @@ from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from nlu.components.stateless import Stateless
 from nlu.pipeline.compounds import CompoundReader
-from nlu.pipeline.spelling import Speller
+from nlu.pipeline.spelling import Either, Speller
 
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False, model_from="SpacyNLP"
 )
-class KnowledgeEntityExtractor(GraphComponent, EntityExtractorMixin):
+class KnowledgeEntityExtractor(Stateless, EntityExtractorMixin):
     @classmethod
     def required_components(cls) -> List[Type]:
         return [SpacyNLP]
@@ -39,19 +37,9 @@ class KnowledgeEntityExtractor(GraphComponent, EntityExtractorMixin):
         return {"dimensions": None}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
-        self._config = config
+        super().__init__(config)
         self._spellers: Dict[int, Speller] = {}
         self._compounds: Dict[int, CompoundReader] = {}
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        return cls(config)
 
     def _speller(self, nlp: Language) -> Speller:
         if id(nlp) not in self._spellers:
@@ -59,9 +47,10 @@ class KnowledgeEntityExtractor(GraphComponent, EntityExtractorMixin):
             words = {
                 w for p in patterns if isinstance(p["pattern"], str) for w in p["pattern"].split()
             }
-            # the lemma table knows every English and German word form it can lemmatise
+            # the lemma table knows every English and German word form it can lemmatise,
+            # and, as its values, the lemmas ("gerade" is no typo of "geräte")
             lemmas = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup", {})
-            self._spellers[id(nlp)] = Speller(words, lemmas)
+            self._spellers[id(nlp)] = Speller(words, Either(lemmas, set(lemmas.values())))
         return self._spellers[id(nlp)]
 
     def _compound_reader(self, nlp: Language) -> CompoundReader:

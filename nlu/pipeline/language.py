@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import Iterable
 
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-NOT_LANGUAGE = re.compile(r"[@/\d]")  # in e-mail addresses, links, numbers
+NOT_LANGUAGE = re.compile(
+    r"@|://|www\.|\d"
+)  # e-mail addresses, links, numbers ("ja/nein" is words)
 
 
 @dataclass(frozen=True)

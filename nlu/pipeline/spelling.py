@@ -34,7 +34,7 @@ class Speller:
         self.vocabulary = sorted(
             {w for w in vocabulary if w.isalpha() and len(w) >= MIN_LENGTH - 1}
         )
-        self.known = _Either(set(self.vocabulary), known_words)
+        self.known = Either(set(self.vocabulary), known_words)
         self._seen: dict[str, str | None] = {}
 
     def correct(self, word: str) -> str | None:
@@ -59,7 +59,7 @@ class Speller:
         return best[0][1]
 
 
-class _Either:
+class Either:
     """Membership in either of two containers (a lookup table need not be copied)."""
 
     def __init__(self, first: Container[str], second: Container[str]):

@@ -1,0 +1,42 @@
+"""A request to pass an enquiry on that only asks a question.
+
+"Können Sie mir bitte beide Telefonnummern geben?" and "gibts eine allgemeine E-Mail
+adresse für Anfragen?" read to the classifier like "please pass my enquiry on", and
+started the enquiry form with "Which hub should it go to?". Their words ask for a
+contact's number or for a detail the brief never gives, and none of them asks to
+pass anything on (``data/asked.yml``): such a message is taken as that question.
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.asked import asks_for_contact_details, asks_to_pass_on, unknown_details
+from nlu.components.stateless import Stateless
+
+REQUEST = "request_enquiry"
+
+
+def question_asked_instead(text: str | None) -> str | None:
+    """The intent of the question a request to pass an enquiry on only asks, or None."""
+    if asks_to_pass_on(text):
+        return None
+    if asks_for_contact_details(text):
+        return "ask_contact"
+    return "ask_unknown_fact" if unknown_details(text) else None
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class RequestOrQuestion(Stateless):
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if intent.get("name") != REQUEST:
+                continue
+            if asked := question_asked_instead(message.get(TEXT)):
+                message.set(INTENT, {**intent, "name": asked}, add_to_output=True)
+        return messages

@@ -1,0 +1,49 @@
+"""A request to pass an enquiry on that only asks a question is taken as that question."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.nlu.constants import INTENT
+from rasa.shared.nlu.training_data.message import Message
+
+from nlu.components.asked_intent import RequestOrQuestion
+
+
+def classified(text: str, intent: str = "request_enquiry") -> str:
+    message = Message({"text": text, INTENT: {"name": intent, "confidence": 0.8}})
+    RequestOrQuestion({}).process([message])
+    return message.get(INTENT)["name"]
+
+
+@pytest.mark.parametrize(
+    "text, question",
+    [
+        (
+            "Können Sie mir bitte beide Telefonnummern geben, für Dresden und Leipzig?",
+            "ask_contact",
+        ),
+        ("Bitte sämtliche Telefonnummern, ich leite sie intern weiter.", "ask_contact"),
+        ("gibts eine allgemeine email adresse fuer anfragen", "ask_unknown_fact"),
+        ("kann man euch besichtigen?", "ask_unknown_fact"),
+    ],
+)
+def test_a_request_that_only_asks_for_a_number_or_a_detail_is_that_question(text, question):
+    assert classified(text) == question
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'd like to leave my phone number so he can call me back",
+        "can you pass my phone number on to Dr Weber",
+        "leiten Sie meine Telefonnummer bitte weiter",
+        "schreib dem Ansprechpartner eine E-Mail für mich",
+        "I'd like to send an enquiry",
+    ],
+)
+def test_a_request_to_pass_something_on_stays_a_request(text):
+    assert classified(text) == "request_enquiry"
+
+
+def test_other_intents_are_left_as_classified():
+    assert classified("what is the phone number of the leipzig hub", "ask_hub") == "ask_hub"
