@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-NOT_LANGUAGE = re.compile(
-    r"@|://|www\.|\d"
-)  # e-mail addresses, links, numbers ("ja/nein" is words)
+# e-mail addresses, links and numbers; "ja/nein" is two words
+NOT_LANGUAGE = re.compile(r"@|://|www\.|\d")
 
 
 @dataclass(frozen=True)
