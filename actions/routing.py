@@ -23,7 +23,9 @@ from actions.context import (
 )
 from actions.followups import FollowUpAware
 from bot.asked import (
+    UNFAMILIAR_WORDS,
     about_the_hubs,
+    asks_a_detail_in_their_words,
     asks_for_contact_details,
     asks_someone_at_the_hubs,
     asks_what_it_means,
@@ -51,6 +53,10 @@ def enquiry_draft(tracker: Tracker) -> list[dict]:
 def _text_and_entities(tracker: Tracker) -> tuple[str, set[str]]:
     entities = {e.get("entity") for e in tracker.latest_message.get("entities") or []}
     return tracker.latest_message.get("text") or "", entities - {"language"}
+
+
+def _unfamiliar_words(tracker: Tracker) -> list[str] | None:
+    return tracker.latest_message.get(UNFAMILIAR_WORDS)
 
 
 class ActionAnswerContact(KnowledgeAction):
@@ -88,8 +94,13 @@ class ActionAnswerUnknown(KnowledgeAction):
         it names nothing of the hubs, nor points back at the hub the conversation is
         about ("gibts da Parkplätze?")."""
         text, entities = _text_and_entities(tracker)
+        unfamiliar = _unfamiliar_words(tracker)
         in_a_hub_conversation = bool(tracker.get_slot("hub")) and refers_back(text)
-        return not (about_the_hubs(text, entities) or in_a_hub_conversation)
+        return not (
+            about_the_hubs(text, entities, unfamiliar)
+            or asks_a_detail_in_their_words(text, unfamiliar)
+            or in_a_hub_conversation
+        )
 
     def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
         if self.declines(tracker):
@@ -174,7 +185,10 @@ class ActionUncertain(ActionRouteEnquiry):
 
     def asks_what_the_facts_lack(self, tracker: Tracker) -> bool:
         text, entities = _text_and_entities(tracker)
-        return bool(unknown_details(text)) and about_the_hubs(text, entities)
+        unfamiliar = _unfamiliar_words(tracker)
+        return asks_a_detail_in_their_words(text, unfamiliar) or (
+            bool(unknown_details(text)) and about_the_hubs(text, entities, unfamiliar)
+        )
 
     def routes(self, tracker: Tracker) -> bool:
         need = need_from_message(tracker)
@@ -250,6 +264,8 @@ class ActionDecline(ActionUncertain):
         taken = {"ask_hub"} if "topic" in entities and of_theirs else set()
         if "organisation" in entities:  # "does Porsche take part?", not its share price
             taken |= {"ask_is_partner", "ask_partners"}
+        if "org_kind" in entities and _unfamiliar_words(tracker) == []:
+            taken |= {"ask_partners"}  # "which fraunhofer institutes exactly?"
         return frozenset(taken)
 
     def routes(self, tracker: Tracker) -> bool:

@@ -10,7 +10,9 @@ Whether a question is about the hubs at all: "What are your opening hours?" is o
 the assistant must answer with "I don't know" and a contact; "any tech events in
 Munich this weekend?" is off-topic, though it asks for the same kind of detail. What
 makes it the hubs' is that the message names something of theirs (a hub, programme,
-person, organisation or topic) or speaks to the assistant as the hub ("you", "ihr").
+person, organisation or topic), speaks to the assistant as the hub ("you", "ihr"), or
+asks in words that only questions about the hubs use ("Is there parking?"; a word such
+as "zoo" or "downtown" makes even a city named the city's).
 """
 
 from __future__ import annotations
@@ -36,15 +38,29 @@ ADDRESSED = re.compile(
     r"\b(you|your|yours|ihr|euch|eure|euer|euren|eurem|eurer|ihnen|dein|deine)\b",
     re.IGNORECASE,
 )
+# the parse's list of the message's words no question about the hubs uses
+UNFAMILIAR_WORDS = "unfamiliar_words"
 TYPED_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
-def about_the_hubs(text: str, entities: Iterable[str]) -> bool:
+def about_the_hubs(
+    text: str, entities: Iterable[str], unfamiliar_words: list[str] | None = None
+) -> bool:
+    """Something of the hubs named or the assistant spoken to as the hub; a city alone
+    only in words that questions about the hubs use ("when does the zoo in Leipzig
+    open?" is the city's). ``unfamiliar_words`` None: not known
+    (nlu/components/familiar_words.py)."""
+    named = set(entities) - ({"hub"} if unfamiliar_words else set())
     return (
-        bool(HUB_ENTITIES & set(entities))
-        or bool(HUB_WORDS.search(text or ""))
-        or speaks_to_the_hubs(text)
+        bool(HUB_ENTITIES & named) or bool(HUB_WORDS.search(text or "")) or speaks_to_the_hubs(text)
     )
+
+
+def asks_a_detail_in_their_words(text: str | None, unfamiliar_words: list[str] | None) -> bool:
+    """ "Is there parking?", "any events I can attend?": a detail the brief never gives,
+    in words that only questions about the hubs use, is theirs though nothing of theirs
+    is named ("how much is the parking garage downtown?" is not)."""
+    return unfamiliar_words == [] and bool(unknown_details(text))
 
 
 def speaks_to_the_hubs(text: str | None) -> bool:
@@ -90,24 +106,25 @@ def _patterns(path: Path = ASKED) -> dict:
     }
 
 
-def _typed(text: str | None) -> str:
+def typed(text: str | None) -> str:
+    """Lower case, umlauts as visitors without a German keyboard type them."""
     return (text or "").lower().translate(TYPED_UMLAUTS)
 
 
 def _finds(name: str, text: str | None) -> bool:
-    return bool(_patterns()[name].search(_typed(text)))
+    return bool(_patterns()[name].search(typed(text)))
 
 
 def unknown_details(text: str | None) -> set[str]:
     """The details the message asks for that the facts never give ("hours", "cost")."""
-    typed = _typed(text)
-    return {name for name, pattern in _patterns()["unknown"].items() if pattern.search(typed)}
+    as_typed = typed(text)
+    return {name for name, pattern in _patterns()["unknown"].items() if pattern.search(as_typed)}
 
 
 def also_asked(text: str | None) -> list[str]:
     """The intents of the other questions of the facts the message asks, in file order."""
-    typed = _typed(text)
-    return [intent for intent, pattern in _patterns()["also"].items() if pattern.search(typed)]
+    as_typed = typed(text)
+    return [intent for intent, pattern in _patterns()["also"].items() if pattern.search(as_typed)]
 
 
 def asks_whom_to_turn_to(text: str | None) -> bool:
@@ -135,13 +152,13 @@ def goes_on(text: str | None) -> bool:
 
 def asks_again(text: str | None) -> bool:
     """A short "and Leipzig?" or "sorry, I meant Dresden": the last question again."""
-    short = len(_typed(text).split()) <= MAX_WORDS_OF_A_FOLLOW_UP
+    short = len(typed(text).split()) <= MAX_WORDS_OF_A_FOLLOW_UP
     return (short and goes_on(text)) or corrects(text)
 
 
 def corrects(text: str | None) -> bool:
     """ "Sorry, I meant Leipzig", "nein, der andere Hub": more than "and Leipzig?"."""
-    words = len(_typed(text).split())
+    words = len(typed(text).split())
     if words <= MAX_WORDS_OF_A_FOLLOW_UP and (
         _finds("correction", text) or means_the_other_hub(text)
     ):

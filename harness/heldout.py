@@ -25,7 +25,7 @@ import yaml
 from bot.knowledge import document
 from bot.settings import PROJECT_ROOT
 from harness import visitors
-from harness.judging import declined, judge
+from harness.judging import answered_in, declined, judge
 from harness.servers import Assistant, running_assistant
 
 EVAL_DIR = PROJECT_ROOT / "data" / "eval"
@@ -85,7 +85,7 @@ def evaluate(assistant: Assistant, items: list[dict], phones: dict[str, str]) ->
                 intent=(tracker.get("latest_message") or {}).get("intent", {}).get("name", ""),
                 replies=[r.get("text", "") for r in replies],
                 heard=heard_language(tracker),
-                answered_in=(tracker.get("slots") or {}).get("language") or "",
+                answered_in=answered_in(tracker),
             )
         )
     return outcomes

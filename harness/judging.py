@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.knowledge.facts import BASE_LANGUAGE
+
 DECLINING_ACTIONS = {"utter_out_of_scope", "utter_default", "action_default_fallback"}
 
 
@@ -26,3 +28,9 @@ def declined(tracker: dict) -> bool:
         if e.get("event") == "bot"
     ]
     return bool(DECLINING_ACTIONS & set(actions + uttered))
+
+
+def answered_in(tracker: dict) -> str:
+    """The language of the replies: the conversation's, English (the responses' base
+    variant) while it has none."""
+    return (tracker.get("slots") or {}).get("language") or BASE_LANGUAGE

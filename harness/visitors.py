@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from bot.settings import PROJECT_ROOT
-from harness.judging import declined, judge
+from harness.judging import answered_in, declined, judge
 from harness.servers import Assistant
 
 VISITOR_DIR = PROJECT_ROOT / "data" / "eval" / "visitors"
@@ -138,7 +138,7 @@ def run_case(assistant: Assistant, case: Case, sender: str, language: str, phone
             "contact": judge(replies, phones),
             "declined": declined({"events": _this_turn(tracker)}),
             "unknown": bool(UNKNOWN_RESPONSES & uttered),
-            "language": (tracker.get("slots") or {}).get("language") or "",
+            "language": answered_in(tracker),
             "intent": ((tracker.get("latest_message") or {}).get("intent") or {}).get("name"),
         }
         turn.misses = misses(turn.expect, turn.got, " ".join(turn.replies), language)

@@ -27,6 +27,7 @@ from actions.routing import (
     ActionRouteEnquiry,
     ActionUncertain,
 )
+from bot.asked import UNFAMILIAR_WORDS
 from tests.support import domain
 
 DOMAIN = domain.merged()
@@ -825,3 +826,53 @@ def test_what_the_facts_lack_asked_with_a_question_of_theirs_is_unknown():
         {"hub": "dresden", "topic": "office_space"},
     )
     assert said(run_on(ActionDecline(), desks)[0]) == ["utter_fact_unknown", "utter_contact_line"]
+
+
+def in_words(text: str, intent: str, unfamiliar: list[str], entities=None) -> Tracker:
+    """A message as the NLU reads it, with the words no question about the hubs uses."""
+    question = asked(text, intent, entities)
+    question.latest_message[UNFAMILIAR_WORDS] = unfamiliar
+    return question
+
+
+def test_a_detail_asked_in_the_hubs_words_alone_is_theirs_though_nothing_is_named():
+    first = in_words("is there parking?", "ask_unknown_fact", [])
+    assert said(run_on(ActionAnswerUnknown(), first)[0]) == [
+        "utter_fact_unknown",
+        "utter_contacts_both",
+    ]
+    elsewhere = in_words(
+        "how much does it cost to use the parking garage downtown",
+        "ask_unknown_fact",
+        ["garage", "downtown"],
+    )
+    assert said(run_on(ActionAnswerUnknown(), elsewhere)[0]) == ["utter_out_of_scope"]
+
+
+def test_a_city_named_with_words_of_no_hub_question_is_the_citys():
+    zoo = in_words(
+        "when does the zoo in leipzig open", "ask_unknown_fact", ["zoo"], {"hub": "leipzig"}
+    )
+    assert said(run_on(ActionAnswerUnknown(), zoo)[0]) == ["utter_out_of_scope"]
+    hub = in_words("when does the leipzig hub open", "ask_unknown_fact", [], {"hub": "leipzig"})
+    assert said(run_on(ActionAnswerUnknown(), hub)[0]) == [
+        "utter_fact_unknown",
+        "utter_contact_line",
+    ]
+
+
+def test_a_kind_of_partner_asked_in_the_hubs_words_is_listed_though_the_classifier_declined():
+    kind = in_words(
+        "which fraunhofer institutes are in it",
+        "out_of_scope",
+        [],
+        {"org_kind": "research_institute"},
+    )
+    assert "utter_partners_research_institute" in said(run_on(ActionDecline(), kind)[0])
+    elsewhere = in_words(
+        "which universities are best for medicine",
+        "out_of_scope",
+        ["medicine"],
+        {"org_kind": "university"},
+    )
+    assert said(run_on(ActionDecline(), elsewhere)[0]) == ["utter_out_of_scope"]

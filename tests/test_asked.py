@@ -94,6 +94,7 @@ def test_whom_to_turn_to_and_contact_details_are_told_apart():
         ("oh wait my mistake, I need this for Leipzig actually", True, True),
         ("hm no I mixed them up, I mean the one at the TU Dresden campus", True, True),
         ("no, what are the partners of Dresden in the smart systems field", False, False),
+        ("ok danke, und die kosten?", True, False),
     ],
 )
 def test_a_follow_up_and_a_correction(text, again, correction):
@@ -114,3 +115,21 @@ def test_the_other_questions_of_a_message():
         "ask_is_partner",
         "ask_partners",
     ]
+    assert also_asked("which fraunhofer institutes are in it") == ["ask_partners"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "which topics, only energy?",
+        "nur smart cities oder noch mehr?",
+        "international start-ups too?",
+    ],
+)
+def test_what_else_a_hub_works_on_and_whom_it_is_open_to_ask_of_the_hub(text):
+    assert also_asked(text) == ["ask_hub"]
+
+
+def test_only_some_kind_of_partner_is_no_question_of_the_hub():
+    assert "ask_hub" not in also_asked("Macht Porsche da mit oder nur die Hochschulen?")
+    assert "ask_hub" not in also_asked("I only need the phone number")

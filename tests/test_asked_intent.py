@@ -47,3 +47,20 @@ def test_a_request_to_pass_something_on_stays_a_request(text):
 
 def test_other_intents_are_left_as_classified():
     assert classified("what is the phone number of the leipzig hub", "ask_hub") == "ask_hub"
+
+
+@pytest.mark.parametrize(
+    "text, intent, question",
+    [
+        ("danke. und die kosten?", "thank", "ask_unknown_fact"),
+        ("thanks! and what does it cost?", "thank", "ask_unknown_fact"),
+        ("hallo, wie ist die telefonnummer?", "greet", "ask_contact"),
+    ],
+)
+def test_a_courtesy_that_goes_on_to_ask_is_that_question(text, intent, question):
+    assert classified(text, intent) == question
+
+
+@pytest.mark.parametrize("text, intent", [("vielen dank!", "thank"), ("hello there", "greet")])
+def test_a_plain_courtesy_stays_one(text, intent):
+    assert classified(text, intent) == intent

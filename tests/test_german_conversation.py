@@ -106,3 +106,16 @@ def test_an_english_visitor_with_a_german_name_and_company_stays_in_english(assi
     visitor.says("jm@stadtwerke.example")
     assert says(visitor.says("Stadtwerke Leipzig GmbH"), "utter_consent_question", "en")
     assert says(visitor.says("cancel"), "utter_enquiry_cancelled", "en")
+
+
+def test_a_first_message_too_short_to_be_sure_of_is_answered_in_the_language_it_leans_to(
+    assistant,
+):
+    """On a messenger there is no page language: "moin" is German, though a word alone
+    would not switch a conversation already in English."""
+    greeted = Visitor(assistant)
+    assert says(greeted.says("moin"), "utter_greet", "de")
+    assert spoken_in(greeted.says("Dresden")) == {"de"}, "the conversation keeps its language"
+    english = Visitor(assistant)
+    assert says(english.says("hello"), "utter_greet", "en")
+    assert spoken_in(english.says("moin")) == {"en"}

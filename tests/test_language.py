@@ -150,3 +150,42 @@ def test_words_joined_by_a_slash_are_words_but_a_link_is_none():
 
 def test_a_message_of_one_long_token_is_read():
     assert _features("-" * 1_000_000 + " Hallo") == ["w:hallo", "<ha", "hal", "all", "llo", "lo>"]
+
+
+def test_a_word_only_one_language_uses_decides_over_its_letters():
+    """ "moin" is in German examples only, though "oin" is English ("join", "point")."""
+    model = LanguageModel.train(
+        [(t, "en") for t in ["join the point", "a coin", "join us", "hello"]]
+        + [(t, "de") for t in ["moin zusammen", "hallo", "ja bitte"]]
+    )
+    guess = model.guess("moin")
+    assert guess.language == "de" and not guess.is_sure(0.9)
+
+
+def _conversation(language: str | None):
+    from rasa.shared.core.slots import CategoricalSlot
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    slot = CategoricalSlot("language", mappings=[{}], values=["en", "de"])
+    tracker = DialogueStateTracker("visitor", [slot])
+    tracker.slots["language"].value = language
+    return tracker
+
+
+def test_a_conversation_without_a_language_takes_the_lean_of_an_unsure_message(tmp_path):
+    from rasa.shared.nlu.training_data.message import Message
+
+    examples = [(t, "greet", "en") for t in ENGLISH] + [(t, "greet", "de") for t in GERMAN]
+    detector = _trained_detector(tmp_path, examples)
+
+    def heard_in(tracker, text):
+        message = Message({"text": text, "intent": {"name": "greet", "confidence": 1.0}})
+        detector.process([message], tracker)
+        return [e["value"] for e in message.get("entities", []) if e["entity"] == "language"]
+
+    leaning = "Zustaendigkeit"  # German-leaning letters, no word sure enough
+    assert not detector.learnt.guess(leaning).is_sure(0.9)
+    assert heard_in(_conversation(None), leaning) == ["de"]
+    assert heard_in(_conversation("en"), leaning) == []
+    assert heard_in(None, leaning) == []  # a parse outside a conversation
+    assert heard_in(_conversation(None), "Durchwahl") == []  # letters never seen: no lean

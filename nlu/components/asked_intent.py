@@ -5,6 +5,8 @@ adresse für Anfragen?" read to the classifier like "please pass my enquiry on",
 started the enquiry form with "Which hub should it go to?". Their words ask for a
 contact's number or for a detail the brief never gives, and none of them asks to
 pass anything on (``data/asked.yml``): such a message is taken as that question.
+So is a thank-you or a greeting that goes on to ask one ("danke. und
+öffnungszeiten?"): the courtesy needs no answer of its own, the question does.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.asked import asks_for_contact_details, asks_to_pass_on, unknown_details
 from nlu.components.stateless import Stateless
 
-REQUEST = "request_enquiry"
+# the intents a message may be classified as while it also asks a question
+ANSWERED_BY_ITS_QUESTION = frozenset({"request_enquiry", "thank", "greet"})
 
 
 def question_asked_instead(text: str | None) -> str | None:
-    """The intent of the question a request to pass an enquiry on only asks, or None."""
+    """The intent of the question a request to pass an enquiry on (or a courtesy)
+    only asks, or None."""
     if asks_to_pass_on(text):
         return None
     if asks_for_contact_details(text):
@@ -35,7 +39,7 @@ class RequestOrQuestion(Stateless):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
-            if intent.get("name") != REQUEST:
+            if intent.get("name") not in ANSWERED_BY_ITS_QUESTION:
                 continue
             if asked := question_asked_instead(message.get(TEXT)):
                 message.set(INTENT, {**intent, "name": asked}, add_to_output=True)

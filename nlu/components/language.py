@@ -2,28 +2,31 @@
 entity ``language``, which fills the slot of the same name.
 
 It reports nothing when it is not sure, so the slot keeps the conversation's
-language. When the visitor asks for a language ("Bitte auf Englisch"), the language
-named wins over the language the request is written in. It learns from the training
+language; in a conversation that has none yet (no page language, nothing said so far
+that it was sure of) it reports its best guess: "moin" or "Durchwahl Dr. Lindner?" as
+a first message on a messenger is German, though neither would switch a conversation.
+When the visitor asks for a language ("Bitte auf Englisch"), the language named wins
+over the language the request is written in. It learns from the training
 data: examples whose intent (or example) metadata says ``language: de`` are German,
 all others are English.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any, Dict, List, Optional, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ENTITIES, INTENT, METADATA, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from nlu.components.learnt import Learnt
 from nlu.pipeline.language import LanguageModel, balanced
 
 log = logging.getLogger(__name__)
@@ -32,7 +35,8 @@ ENTITY = "language"
 # the extractors whose entities are names from the knowledge base (config.yml runs them
 # before this component)
 NAMING_EXTRACTORS = frozenset({"KnowledgeEntityExtractor"})
-MODEL_FILE = "language_model.json"
+# a guess this close to even is no lean ("42", "ok?" against names left out)
+NO_LEAN = 0.6
 
 
 def without_names(text: str, entities: list[dict]) -> str:
@@ -55,7 +59,9 @@ def training_language(message: Message, default: str) -> str:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
-class LanguageDetector(GraphComponent, EntityExtractorMixin):
+class LanguageDetector(Learnt, EntityExtractorMixin):
+    FILE = "language_model.json"  # what is learnt: a LanguageModel
+
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
@@ -77,25 +83,12 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
         config: Dict[Text, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        model: Optional[LanguageModel] = None,
+        learnt: Optional[LanguageModel] = None,
     ) -> None:
-        self._config = config
-        self._model_storage = model_storage
-        self._resource = resource
-        self._model = model
+        super().__init__(config, model_storage, resource, learnt)
         self._names = {
             word: language for language, words in config["language_names"].items() for word in words
         }
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LanguageDetector:
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         default = self._config["default_language"]
@@ -105,27 +98,14 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
         ]
         if len({language for _, language, _ in examples}) < 2:
             log.warning("training data in one language only: the language is never detected")
-            self._model = None
+            self.learnt = None
         else:
-            self._model = LanguageModel.train(balanced(examples))
-        with self._model_storage.write_to(self._resource) as directory:
-            counts = self._model.to_dict() if self._model else {}
-            (directory / MODEL_FILE).write_text(json.dumps(counts))
-        return self._resource
+            self.learnt = LanguageModel.train(balanced(examples))
+        return self.store(self.learnt.to_dict() if self.learnt else {})
 
     @classmethod
-    def load(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> LanguageDetector:
-        with model_storage.read_from(resource) as directory:
-            counts = json.loads((directory / MODEL_FILE).read_text())
-        model = LanguageModel(counts) if len(counts) > 1 else None
-        return cls(config, model_storage, resource, model)
+    def from_document(cls, counts: dict) -> Optional[LanguageModel]:
+        return LanguageModel(counts) if len(counts) > 1 else None
 
     def _named_language(self, text: str) -> Optional[str]:
         named, negated = set(), False
@@ -138,20 +118,28 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
                 negated = False
         return named.pop() if len(named) == 1 else None
 
-    def language_of(self, message: Message) -> Optional[str]:
+    def language_of(self, message: Message, has_a_language: bool = True) -> Optional[str]:
         """The language the conversation should go on in after this message, or None."""
         text = message.get(TEXT) or ""
         asks_to_switch = (message.get(INTENT) or {}).get("name") == self._config["switch_intent"]
         if asks_to_switch and (named := self._named_language(text)):
             return named
-        if self._model is None:
+        if self.learnt is None:
             return None
-        guess = self._model.guess(without_names(text, message.get(ENTITIES) or []))
-        return guess.language if guess.is_sure(self._config["threshold"]) else None
+        guess = self.learnt.guess(without_names(text, message.get(ENTITIES) or []))
+        if guess.is_sure(self._config["threshold"]):
+            return guess.language
+        leans = guess.telling_words > 0 or guess.probability > NO_LEAN
+        return guess.language if leans and not has_a_language else None
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(
+        self, messages: List[Message], tracker: Optional[DialogueStateTracker] = None
+    ) -> List[Message]:
+        """``tracker`` is the conversation's (None for a parse outside one, such as
+        /model/parse): its ``language`` slot is empty until a language is set."""
+        has_a_language = tracker is None or tracker.get_slot(ENTITY) is not None
         for message in messages:
-            language = self.language_of(message)
+            language = self.language_of(message, has_a_language)
             if language is None:
                 continue
             text = message.get(TEXT) or ""

@@ -84,8 +84,11 @@ class LanguageModel:
         self.counts = {language: Counter(c) for language, c in counts.items()}
         self.totals = {language: sum(c.values()) for language, c in self.counts.items()}
         self.vocabulary_size = len(set().union(*self.counts.values())) + 1
-        self.telling = {
-            f for c in self.counts.values() for f in c if f.startswith("w:") and self._tells(f)
+        self.telling = {  # word feature -> the language it tells
+            f: told
+            for c in self.counts.values()
+            for f in c
+            if f.startswith("w:") and (told := self._tells(f))
         }
         self.log_probabilities = {  # feature -> its log-probability in each language
             feature: [
@@ -95,12 +98,12 @@ class LanguageModel:
             for feature in set().union(*self.counts.values())
         }
 
-    def _tells(self, feature: str) -> bool:
+    def _tells(self, feature: str) -> str | None:
         rates = sorted(
-            (self.counts[language][feature] + TELLING_SMOOTHING) / self.totals[language]
+            ((self.counts[language][feature] + TELLING_SMOOTHING) / self.totals[language], language)
             for language in self.counts
         )
-        return rates[-1] >= TELLING_RATIO * rates[-2]
+        return rates[-1][1] if rates[-1][0] >= TELLING_RATIO * rates[-2][0] else None
 
     @classmethod
     def train(cls, examples: Iterable[tuple[str, str]]) -> LanguageModel:
@@ -119,9 +122,12 @@ class LanguageModel:
             language: sum(row[index] for row in seen)  # unseen everywhere: no evidence
             for index, language in enumerate(self.counts)
         }
-        best = max(scores, key=scores.get)
+        told = [self.telling[f] for f in features if f in self.telling]
+        # the words themselves before their letters: "moin" is German, though its
+        # trigrams ("oin") are more frequent in English
+        best = told[0] if len(set(told)) == 1 else max(scores, key=scores.get)
         probability = 1 / sum(math.exp(score - scores[best]) for score in scores.values())
-        return Guess(best, probability, sum(f in self.telling for f in features))
+        return Guess(best, probability, len(told))
 
     def to_dict(self) -> dict[str, dict[str, int]]:
         return {language: dict(counts) for language, counts in self.counts.items()}
