@@ -14,6 +14,7 @@ from actions.context import (
     utter_contact_line,
     utter_contacts_and_remember,
 )
+from actions.followups import FollowUpAware
 from bot.knowledge.facts import ORGANISATION_KINDS, Facts
 
 
@@ -61,9 +62,15 @@ class ActionAnswerPartners(KnowledgeAction):
         return events + utter_contacts_and_remember(dispatcher, facts, hub)
 
 
-class ActionAnswerIsPartner(KnowledgeAction):
+class ActionAnswerIsPartner(FollowUpAware):
     def name(self) -> str:
         return "action_answer_is_partner"
+
+    def is_follow_up(self, tracker: Tracker) -> bool:
+        """ "und was ist mit dem Dresdner?" names no organisation: the last question
+        again, of the Dresden hub."""
+        named = latest_entity(tracker, "organisation") or latest_entity(tracker, "org_mention")
+        return not named and super().is_follow_up(tracker)
 
     def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
         """Each organisation the message names ("TU Chemnitz and HTW?"), in turn."""

@@ -27,12 +27,14 @@ from bot.asked import (
     about_the_hubs,
     asks_a_detail_in_their_words,
     asks_for_contact_details,
+    asks_of_both_hubs,
     asks_someone_at_the_hubs,
     asks_what_it_means,
     asks_whom_to_turn_to,
     corrects,
     names_the_hubs,
     refers_back,
+    speaks_of_reaching_someone,
     speaks_of_the_hubs,
     speaks_to_the_hubs,
     unknown_details,
@@ -65,7 +67,18 @@ class ActionAnswerContact(KnowledgeAction):
     def name(self) -> str:
         return "action_answer_contact"
 
+    def declines(self, tracker: Tracker) -> bool:
+        """ "best restaurants in dresden?": a city, words no question about the hubs
+        uses, and nothing that asks for a contact (bench/clinc_oos.py counts it)."""
+        text, entities = _text_and_entities(tracker)
+        unfamiliar = _unfamiliar_words(tracker)
+        asks = speaks_of_reaching_someone(text)
+        return bool(unfamiliar) and not asks and not about_the_hubs(text, entities, unfamiliar)
+
     def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
+        if self.declines(tracker):
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return []
         hub = None if of_both_hubs(tracker, facts) else hub_in_conversation(tracker, facts)
         if hub is None:
             utter_both_contacts(dispatcher, facts)
@@ -275,4 +288,6 @@ class ActionDecline(ActionUncertain):
         if asks_whom_to_turn_to(text):
             return names_the_hubs(text, entities) or asks_someone_at_the_hubs(text)
         hubs_own = speaks_of_the_hubs(text, entities) or "topic" in entities
-        return asks_for_contact_details(text) and hubs_own  # not the pizza place's number
+        both_in_their_words = asks_of_both_hubs(text) and _unfamiliar_words(tracker) == []
+        # "pls give me both phone numbers", not the pizza place's number
+        return asks_for_contact_details(text) and (hubs_own or both_in_their_words)

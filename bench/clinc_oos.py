@@ -9,7 +9,7 @@ from collections import Counter
 
 from rasa_sdk import Tracker
 
-from actions.routing import ActionAnswerUnknown, ActionDecline, ActionUncertain
+from actions.routing import ActionAnswerContact, ActionAnswerUnknown, ActionDecline, ActionUncertain
 from bench.public_nlu import BENCHMARKS
 from harness.servers import MODEL
 
@@ -21,6 +21,7 @@ DECLINING = {
     "out_of_scope": ActionDecline,
     "nlu_fallback": ActionUncertain,
     "ask_unknown_fact": ActionAnswerUnknown,
+    "ask_contact": ActionAnswerContact,
 }
 
 

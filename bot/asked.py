@@ -40,6 +40,8 @@ ADDRESSED = re.compile(
 )
 # the parse's list of the message's words no question about the hubs uses
 UNFAMILIAR_WORDS = "unfamiliar_words"
+WORD = re.compile(r"\w+")
+WORD_START, WORD_END = re.compile(r"\w*"), re.compile(r"\w*$")  # of a match cut mid-word
 TYPED_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
@@ -93,6 +95,7 @@ def _patterns(path: Path = ASKED) -> dict:
         "whom": _pattern(asked["contact"]["whom"]),
         "contact_details": _pattern(asked["contact"]["details"]),
         "at_the_hubs": _pattern(asked["contact"]["at_the_hubs"]),
+        "reaching": _pattern(asked["contact"]["reaching"]),
         "pass_on": _pattern(asked["contact"]["pass_on"]),
         "again": _pattern(asked["again"]),
         "correction": _pattern(asked["correction"]["short"]),
@@ -121,6 +124,21 @@ def unknown_details(text: str | None) -> set[str]:
     return {name for name, pattern in _patterns()["unknown"].items() if pattern.search(as_typed)}
 
 
+def question_words(text: str | None) -> set[str]:
+    """The words (as typed) in which the message asks for a detail or a contact:
+    "meetups", "oeffnungszeiten", "qm", "hotline" are the hubs' vocabulary, whatever
+    else the message says."""
+    as_typed = typed(text)
+    patterns = [*_patterns()["unknown"].values(), _patterns()["contact_details"]]
+    found: set[str] = set()
+    for pattern in patterns:
+        for match in pattern.finditer(as_typed):
+            start = match.start() - len(WORD_END.search(as_typed[: match.start()])[0])
+            end = match.end() + len(WORD_START.match(as_typed[match.end() :])[0])
+            found.update(WORD.findall(as_typed[start:end]))
+    return found
+
+
 def also_asked(text: str | None) -> list[str]:
     """The intents of the other questions of the facts the message asks, in file order."""
     as_typed = typed(text)
@@ -134,6 +152,11 @@ def asks_whom_to_turn_to(text: str | None) -> bool:
 def asks_someone_at_the_hubs(text: str | None) -> bool:
     """ "Who do I even ask at your place?": whom to turn to, of the hubs' own people."""
     return asks_whom_to_turn_to(text) and _finds("at_the_hubs", text)
+
+
+def speaks_of_reaching_someone(text: str | None) -> bool:
+    """Any word of whom, contacts, numbers, calling or writing ("wen kontaktier ich")."""
+    return _finds("reaching", text)
 
 
 def asks_to_pass_on(text: str | None) -> bool:

@@ -455,15 +455,18 @@ def test_after_a_switch_of_language_the_last_answer_is_given_again():
             "out_of_scope",
             {"hub": "leipzig"},
         ),
+        ("und was ist mit dem leipziger?", "ask_is_partner", {"hub": "leipzig"}),
     ],
 )
 def test_a_follow_up_asks_the_last_question_again_of_its_new_subject(follow_up, intent, entities):
     question = asked("who are the partners in dresden?", "ask_partners", {"hub": "dresden"})
     later = asked(follow_up, intent, entities, slots={"hub": "dresden"})
     later.slots["last_question"] = remembered(ActionAnswerPartners(), question)
-    action = {"inform": ActionRouteEnquiry, "nlu_fallback": ActionUncertain}.get(
-        intent, ActionDecline
-    )()
+    action = {
+        "inform": ActionRouteEnquiry,
+        "nlu_fallback": ActionUncertain,
+        "ask_is_partner": ActionAnswerIsPartner,
+    }.get(intent, ActionDecline)()
     messages, slots = run_on(action, later)
     hubs = {m["hub_name"] for m in messages if "partners" in m}
     assert hubs == {"Leipzig smart infrastructure hub"} and slots == {"hub": "leipzig"}
@@ -876,3 +879,24 @@ def test_a_kind_of_partner_asked_in_the_hubs_words_is_listed_though_the_classifi
         {"org_kind": "university"},
     )
     assert said(run_on(ActionDecline(), elsewhere)[0]) == ["utter_out_of_scope"]
+
+
+def test_a_city_with_words_of_no_hub_question_and_no_contact_asked_is_no_contact_question():
+    city = in_words(
+        "best restaurants in dresden?", "ask_contact", ["restaurants"], {"hub": "dresden"}
+    )
+    assert said(run_on(ActionAnswerContact(), city)[0]) == ["utter_out_of_scope"]
+    asked_for = in_words(
+        "phone number for our restaurant project in dresden",
+        "ask_contact",
+        ["restaurant"],
+        {"hub": "dresden"},
+    )
+    assert said(run_on(ActionAnswerContact(), asked_for)[0]) == ["utter_contact_person"]
+
+
+def test_both_numbers_asked_in_the_hubs_words_are_given_though_the_classifier_declined():
+    both = in_words("could i get both phone numbers", "out_of_scope", [])
+    assert not ActionDecline().declines(both)
+    elsewhere = in_words("both phone numbers of the pizza places", "out_of_scope", ["pizza"])
+    assert ActionDecline().declines(elsewhere)

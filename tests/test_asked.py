@@ -10,6 +10,8 @@ from bot.asked import (
     asks_for_contact_details,
     asks_whom_to_turn_to,
     corrects,
+    question_words,
+    speaks_of_reaching_someone,
     unknown_details,
 )
 
@@ -133,3 +135,38 @@ def test_what_else_a_hub_works_on_and_whom_it_is_open_to_ask_of_the_hub(text):
 def test_only_some_kind_of_partner_is_no_question_of_the_hub():
     assert "ask_hub" not in also_asked("Macht Porsche da mit oder nur die Hochschulen?")
     assert "ask_hub" not in also_asked("I only need the phone number")
+
+
+def test_the_words_a_detail_or_contact_is_asked_in_are_found_whole():
+    assert question_words("Öffnungszeiten?") == {"oeffnungszeiten"}
+    assert question_words("gibts events oder meetups am wochenende") == {
+        "events",
+        "meetups",
+        "wochenende",
+    }
+    assert question_words("who are the partners") == set()
+
+
+@pytest.mark.parametrize(
+    "text, asked",
+    [
+        ("wann ist jemand erreichbar?", {"hours"}),
+        ("is the office staffed on fridays", {"hours"}),
+    ],
+)
+def test_when_someone_is_there_is_a_detail_the_brief_lacks(text, asked):
+    assert unknown_details(text) == asked
+
+
+def test_other_ways_to_ask_whom_to_turn_to_and_what_takes_part():
+    assert asks_whom_to_turn_to("i do research on sensors, where should i go?")
+    assert asks_whom_to_turn_to("wohin soll ich mich wenden")
+    assert also_asked("gehoert die HTW auch dazu?") == ["ask_is_partner"]
+    assert also_asked("ist infineon mit drin") == ["ask_is_partner"]
+    assert also_asked("gibt es einen Investmentfonds?") == ["ask_funding"]
+
+
+def test_words_of_reaching_someone_are_found_in_any_form():
+    assert speaks_of_reaching_someone("wen kontaktier ich in dresden")
+    assert speaks_of_reaching_someone("weber nr pls")
+    assert not speaks_of_reaching_someone("best restaurants in dresden?")

@@ -72,3 +72,8 @@ def test_umlauts_typed_as_ae_oe_ue_are_the_same_words(tmp_path):
     FamiliarWords.create(config, storage, resource, None).train(data)
     familiar = FamiliarWords.load(config, storage, resource, None)
     assert unfamiliar(familiar, "und oeffnungszeiten?") == []
+
+
+def test_the_words_a_detail_is_asked_in_are_familiar(familiar):
+    """No training example needs to say "meetups" for it to be the hubs' word."""
+    assert unfamiliar(familiar, "any meetups downtown") == ["downtown"]

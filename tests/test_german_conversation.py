@@ -36,9 +36,13 @@ def test_a_german_enquiry_is_routed_in_german_with_german_facts(assistant):
         ("wer kümmert sich um Hochleistungsrechnen?", LINDNER_PHONE),
         ("Wir suchen Bueroflaechen in Leipzig, an wen kann ich mich wenden?", WEBER_PHONE),
         ("kannst du mir sagen wer fuer e-health zustaendig ist", WEBER_PHONE),
+        ("unser Smart-City-Reallabor sucht Partner, an wen wende ich mich?", WEBER_PHONE),
+        ("Frau Meier hier, Herr Lindner tel bitte", LINDNER_PHONE),
     ],
 )
-def test_umlauts_typed_as_ae_oe_ue_compounds_and_du_are_understood(assistant, text, phone):
+def test_umlauts_typed_as_ae_oe_ue_compounds_honorifics_and_du_are_understood(
+    assistant, text, phone
+):
     reply = Visitor(assistant).says(text)
     assert phone in reply and spoken_in(reply) == {"de"}, reply
 

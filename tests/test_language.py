@@ -189,3 +189,10 @@ def test_a_conversation_without_a_language_takes_the_lean_of_an_unsure_message(t
     assert heard_in(_conversation("en"), leaning) == []
     assert heard_in(None, leaning) == []  # a parse outside a conversation
     assert heard_in(_conversation(None), "Durchwahl") == []  # letters never seen: no lean
+
+
+def test_a_name_is_no_evidence_of_the_language_but_the_honorific_before_it_is():
+    from nlu.components.language import without_names
+
+    name = {"extractor": "KnowledgeEntityExtractor", "start": 0, "end": 12}
+    assert without_names("Herr Lindner tel?", [name]).split() == ["Herr", "tel?"]

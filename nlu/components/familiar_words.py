@@ -6,8 +6,10 @@ brief never gives and neither names a hub. What tells them apart is a word that 
 question about the hubs uses ("garage", "downtown", "zoo"). The hubs' words are
 those of the training examples of every intent but the off-topic ones, as written
 and as lemmas, and the function words of English and German (spaCy's stop words).
-The words of a message outside them, apart from names and numbers, are reported as
-its ``unfamiliar_words``; what that means for an answer is bot/asked.py's to decide.
+So are the words in which a message asks for a detail or a contact ("meetups",
+"Öffnungszeiten": bot/asked.py). The words of a message outside them, apart from
+names and numbers, are reported as its ``unfamiliar_words``; what that means for an
+answer is bot/asked.py's to decide.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from spacy.lang.de.stop_words import STOP_WORDS as GERMAN_STOP_WORDS
 from spacy.lang.en.stop_words import STOP_WORDS as ENGLISH_STOP_WORDS
 
-from bot.asked import UNFAMILIAR_WORDS, typed
+from bot.asked import UNFAMILIAR_WORDS, question_words, typed
 from nlu.components.learnt import Learnt
 
 # "some", "jemand": words of no subject, whether the training examples use them or not
@@ -71,10 +73,13 @@ class FamiliarWords(Learnt):
 
     def unfamiliar_words(self, message: Message) -> List[str]:
         names = [e for e in message.get(ENTITIES) or [] if e.get("entity") != LANGUAGE]
+        asked = question_words(message.get(TEXT))
         return [
             token.text
             for token in message.get(TOKENS_NAMES[TEXT]) or []
-            if _is_word(token) and not _named(token, names) and not _forms(token) & self.learnt
+            if _is_word(token)
+            and not _named(token, names)
+            and not _forms(token) & (self.learnt | asked)
         ]
 
     def process(self, messages: List[Message]) -> List[Message]:

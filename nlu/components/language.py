@@ -35,6 +35,8 @@ ENTITY = "language"
 # the extractors whose entities are names from the knowledge base (config.yml runs them
 # before this component)
 NAMING_EXTRACTORS = frozenset({"KnowledgeEntityExtractor"})
+# the words of a name that are no name but the visitor's language
+HONORIFICS = frozenset({"herr", "herrn", "frau", "mr", "mrs", "ms"})
 # a guess this close to even is no lean ("42", "ok?" against names left out)
 NO_LEAN = 0.6
 
@@ -45,7 +47,9 @@ def without_names(text: str, entities: list[dict]) -> str:
     sentences too, and are no evidence of the language."""
     for entity in sorted(entities, key=lambda e: -int(e.get("start") or 0)):
         if entity.get("extractor") in NAMING_EXTRACTORS and entity.get("end"):
-            text = text[: entity["start"]] + " " + text[entity["end"] :]
+            name = text[entity["start"] : entity["end"]]
+            kept = [w for w in name.split() if w.lower() in HONORIFICS]  # "Herr Lindner"
+            text = text[: entity["start"]] + " " + " ".join(kept) + " " + text[entity["end"] :]
     return text
 
 

@@ -65,13 +65,23 @@ def patterns(facts: Facts) -> list[dict]:
     return result
 
 
+def hyphenated(name: str) -> set[str]:
+    """ "smart-city", as a name of several words is written in a German compound
+    ("Smart-City-Pilotprojekt")."""
+    return {name.replace(" ", "-")} - {name}
+
+
 def _all_names(facts: Facts, section: str) -> dict[str, list[str]]:
-    """Every name of every item in every language, also as typed without umlauts."""
+    """Every name of every item in every language, also as typed without umlauts and
+    hyphenated."""
     names: dict[str, list[str]] = {}
     for language in LANGUAGES:
         for item in getattr(facts.in_language(language), section):
             for name in _names(item):
-                names.setdefault(item.key, []).extend([name, *sorted(without_umlauts(name))])
+                for written in [name, *sorted(hyphenated(name))]:
+                    names.setdefault(item.key, []).extend(
+                        [written, *sorted(without_umlauts(written))]
+                    )
     return {key: list(dict.fromkeys(found)) for key, found in names.items()}
 
 
