@@ -38,6 +38,7 @@ ANSWERED_BY = {
     "ask_is_partner": "action_answer_is_partner",
     "ask_partners": "action_answer_partners",
     "ask_future_plans": "action_answer_programme",
+    "compare_hubs": "action_compare_hubs",
 }
 # questions the words alone do not make ("is it involved?"): they need what they are
 # asked of in the message

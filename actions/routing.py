@@ -13,6 +13,7 @@ from actions.context import (
     contact_values,
     hub_buttons,
     hub_in_conversation,
+    latest_entity,
     latest_intent,
     names_both_hubs,
     need_from_message,
@@ -83,9 +84,18 @@ class ActionAnswerContact(KnowledgeAction):
         if hub is None:
             utter_both_contacts(dispatcher, facts)
             return []
-        contact = facts.contact_for_hub(hub.key)
-        dispatcher.utter_message(response="utter_contact_person", **contact_values(contact, hub))
-        return remember_hub(hub)
+        person = facts.contact(latest_entity(tracker, "person"))
+        named = facts.hub(latest_entity(tracker, "hub"))
+        hubs = [hub]
+        if person is not None and named is not None and person.hub != named.key:
+            # "ist Dr. Lindner auch für Leipzig zuständig?": his hub's, and Leipzig's
+            hubs = [facts.hub(person.hub), named]
+        for each in hubs:
+            contact = facts.contact_for_hub(each.key)
+            dispatcher.utter_message(
+                response="utter_contact_person", **contact_values(contact, each)
+            )
+        return remember_hub(hubs[-1])
 
 
 class ActionAnswerUnknown(KnowledgeAction):

@@ -33,7 +33,10 @@ HUB_ENTITIES = frozenset({"hub", "programme", "person", "organisation", "topic",
 # what names the hubs themselves, rather than a city that has one (the zoo in
 # Leipzig) or a partner with a business of its own (Infineon's share price)
 OWN_ENTITIES = frozenset({"programme", "person"})
-HUB_WORDS = re.compile(r"\b(hub|hubs|spinlab)\b", re.IGNORECASE)
+HUB_WORDS = re.compile(
+    r"\b(hub|hubs|spinlab|(both|two|beiden|zwei) (sites|locations|standorte|standorten))\b",
+    re.IGNORECASE,
+)
 ADDRESSED = re.compile(
     r"\b(you|your|yours|ihr|euch|eure|euer|euren|eurem|eurer|ihnen|dein|deine)\b",
     re.IGNORECASE,

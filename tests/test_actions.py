@@ -900,3 +900,19 @@ def test_both_numbers_asked_in_the_hubs_words_are_given_though_the_classifier_de
     assert not ActionDecline().declines(both)
     elsewhere = in_words("both phone numbers of the pizza places", "out_of_scope", ["pizza"])
     assert ActionDecline().declines(elsewhere)
+
+
+def test_a_person_asked_of_the_other_hub_gives_both_hubs_contacts():
+    other = asked(
+        "is dr lindner in charge of leipzig too?",
+        "ask_contact",
+        {"person": "sebastian_lindner", "hub": "leipzig"},
+    )
+    messages, _ = run_on(ActionAnswerContact(), other)
+    phones = [m["contact_phone"] for m in messages if m["response"] == "utter_contact_person"]
+    assert phones == [LINDNER_PHONE, WEBER_PHONE]
+
+
+def test_how_the_two_sites_differ_is_compared_though_the_classifier_declined():
+    differ = asked("in two sentences: how do the two sites differ?", "out_of_scope")
+    assert said(run_on(ActionDecline(), differ)[0])[0] == "utter_compare_hubs"

@@ -6,6 +6,7 @@ import pytest
 from rasa.shared.nlu.constants import INTENT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.asked import UNFAMILIAR_WORDS
 from nlu.components.asked_intent import RequestOrQuestion
 
 
@@ -64,3 +65,26 @@ def test_a_courtesy_that_goes_on_to_ask_is_that_question(text, intent, question)
 @pytest.mark.parametrize("text, intent", [("vielen dank!", "thank"), ("hello there", "greet")])
 def test_a_plain_courtesy_stays_one(text, intent):
     assert classified(text, intent) == intent
+
+
+def classified_with(text: str, unfamiliar: list[str], entities=()) -> str:
+    message = Message(
+        {
+            "text": text,
+            INTENT: {"name": "request_enquiry", "confidence": 0.8},
+            "entities": [{"entity": e} for e in entities],
+            UNFAMILIAR_WORDS: unfamiliar,
+        }
+    )
+    RequestOrQuestion({}).process([message])
+    return message.get(INTENT)["name"]
+
+
+def test_a_request_in_words_of_no_hub_question_that_names_nothing_of_theirs_is_off_topic():
+    assert classified_with("write me a poem for my aunt", ["poem", "aunt"]) == "out_of_scope"
+    assert classified_with("ein gedicht über leipzig bitte", ["gedicht"], ["hub"]) == "out_of_scope"
+    assert classified_with("I'd like to send an enquiry", []) == "request_enquiry"
+    assert (
+        classified_with("poems about energy for the hub", ["poems"], ["topic"]) == "request_enquiry"
+    )
+    assert classified_with("please pass my poem on to Dr Weber", ["poem"]) == "request_enquiry"
