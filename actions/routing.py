@@ -265,8 +265,14 @@ class ActionDecline(ActionUncertain):
         if not unknown_details(text):
             return False
         in_a_hub_conversation = bool(tracker.get_slot("hub")) and refers_back(text)
+        # nothing named: "bis wann muss man sich bewerben?" (not "what is there to do in
+        # Leipzig at the weekend?")
+        of_no_one_else = not entities and asks_a_detail_in_their_words(
+            text, _unfamiliar_words(tracker), of_a_place=True
+        )
         return (
             speaks_of_the_hubs(text, entities)
+            or of_no_one_else
             or in_a_hub_conversation
             or self.takes_as_a_question_of_the_facts(tracker)  # "coworking desks? cost?"
         )

@@ -41,6 +41,9 @@ ADDRESSED = re.compile(
     r"\b(you|your|yours|ihr|euch|eure|euer|euren|eurem|eurer|ihnen|dein|deine)\b",
     re.IGNORECASE,
 )
+# the details (data/asked.yml, unknown) that only a place one writes to, visits or
+# applies to has
+DETAILS_OF_A_PLACE = frozenset({"email", "hours", "parking", "events", "visit", "applying"})
 # the parse's list of the message's words no question about the hubs uses
 UNFAMILIAR_WORDS = "unfamiliar_words"
 WORD = re.compile(r"\w+")
@@ -61,11 +64,16 @@ def about_the_hubs(
     )
 
 
-def asks_a_detail_in_their_words(text: str | None, unfamiliar_words: list[str] | None) -> bool:
+def asks_a_detail_in_their_words(
+    text: str | None, unfamiliar_words: list[str] | None, of_a_place: bool = False
+) -> bool:
     """ "Is there parking?", "any events I can attend?": a detail the brief never gives,
     in words that only questions about the hubs use, is theirs though nothing of theirs
-    is named ("how much is the parking garage downtown?" is not)."""
-    return unfamiliar_words == [] and bool(unknown_details(text))
+    is named ("how much is the parking garage downtown?" is not). ``of_a_place``: only
+    a detail that a place one writes to, visits or applies to has ("bis wann muss man
+    sich bewerben?"; "how many days off have I taken?" asks a count in such words)."""
+    details = unknown_details(text)
+    return unfamiliar_words == [] and bool(details & DETAILS_OF_A_PLACE if of_a_place else details)
 
 
 def speaks_to_the_hubs(text: str | None) -> bool:

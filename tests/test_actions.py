@@ -916,3 +916,17 @@ def test_a_person_asked_of_the_other_hub_gives_both_hubs_contacts():
 def test_how_the_two_sites_differ_is_compared_though_the_classifier_declined():
     differ = asked("in two sentences: how do the two sites differ?", "out_of_scope")
     assert said(run_on(ActionDecline(), differ)[0])[0] == "utter_compare_hubs"
+
+
+def test_a_detail_of_a_place_asked_in_the_hubs_words_is_theirs_though_the_classifier_declined():
+    applying = in_words("by when do we have to apply for it?", "out_of_scope", [])
+    assert said(run_on(ActionDecline(), applying)[0]) == [
+        "utter_fact_unknown",
+        "utter_contacts_both",
+    ]
+    own = in_words("how many days off have i taken so far", "out_of_scope", [])
+    assert said(run_on(ActionDecline(), own)[0]) == ["utter_out_of_scope"]
+    city = in_words(
+        "what is there to do in leipzig at the weekend", "out_of_scope", [], {"hub": "leipzig"}
+    )
+    assert said(run_on(ActionDecline(), city)[0]) == ["utter_out_of_scope"]

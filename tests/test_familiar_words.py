@@ -77,3 +77,7 @@ def test_umlauts_typed_as_ae_oe_ue_are_the_same_words(tmp_path):
 def test_the_words_a_detail_is_asked_in_are_familiar(familiar):
     """No training example needs to say "meetups" for it to be the hubs' word."""
     assert unfamiliar(familiar, "any meetups downtown") == ["downtown"]
+
+
+def test_words_of_a_time_name_no_subject(familiar):
+    assert unfamiliar(familiar, "is there parking next week, or soon?") == []

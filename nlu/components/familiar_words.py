@@ -29,8 +29,16 @@ from spacy.lang.en.stop_words import STOP_WORDS as ENGLISH_STOP_WORDS
 from bot.asked import UNFAMILIAR_WORDS, question_words, typed
 from nlu.components.learnt import Learnt
 
+# words that name a time, not a subject ("any events coming up soon?")
+TIME_WORDS = frozenset(
+    "soon day days week weeks month months year years today tonight tomorrow weekend "
+    "bald demnaechst tag tage tagen woche wochen monat monate monaten jahr jahre heute "
+    "morgen naechste naechsten kommende kommenden".split()
+)
 # "some", "jemand": words of no subject, whether the training examples use them or not
-FUNCTION_WORDS = frozenset(typed(word) for word in ENGLISH_STOP_WORDS | GERMAN_STOP_WORDS)
+FUNCTION_WORDS = TIME_WORDS | frozenset(
+    typed(word) for word in ENGLISH_STOP_WORDS | GERMAN_STOP_WORDS
+)
 LANGUAGE = "language"  # the one entity that is no name (nlu.components.language)
 
 
