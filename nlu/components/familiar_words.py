@@ -5,7 +5,8 @@
 brief never gives and neither names a hub. What tells them apart is a word that no
 question about the hubs uses ("garage", "downtown", "zoo"). The hubs' words are
 those of the training examples of every intent but the off-topic ones, as written
-and as lemmas, and the function words of English and German (spaCy's stop words).
+and as lemmas, the function words of English and German (spaCy's stop words) and
+words of a time ("soon", "Wochen").
 So are the words in which a message asks for a detail or a contact ("meetups",
 "Öffnungszeiten": bot/asked.py). The words of a message outside them, apart from
 names and numbers, are reported as its ``unfamiliar_words``; what that means for an
@@ -87,7 +88,7 @@ class FamiliarWords(Learnt):
             for token in message.get(TOKENS_NAMES[TEXT]) or []
             if _is_word(token)
             and not _named(token, names)
-            and not _forms(token) & (self.learnt | asked)
+            and not (_forms(token) & self.learnt or _forms(token) & asked)
         ]
 
     def process(self, messages: List[Message]) -> List[Message]:
