@@ -24,6 +24,7 @@ from actions.context import (
 )
 from actions.followups import FollowUpAware
 from bot.asked import (
+    COMPOUND,
     UNFAMILIAR_WORDS,
     about_the_hubs,
     asks_a_detail_in_their_words,
@@ -62,6 +63,17 @@ def _unfamiliar_words(tracker: Tracker) -> list[str] | None:
     return tracker.latest_message.get(UNFAMILIAR_WORDS)
 
 
+def _named_in_their_words(tracker: Tracker) -> set[str]:
+    """The entities of the message; a topic read from a compound only when every word
+    is the hubs' ("Mein Stromtarif ist zu teuer, welcher Energieanbieter ...?")."""
+    unfamiliar = _unfamiliar_words(tracker)
+    return {
+        e.get("entity")
+        for e in tracker.latest_message.get("entities") or []
+        if not (unfamiliar and e.get(COMPOUND))
+    } - {"language"}
+
+
 class ActionAnswerContact(KnowledgeAction):
     """ "Who is the contact (there)?" and "what's his number?"."""
 
@@ -74,7 +86,11 @@ class ActionAnswerContact(KnowledgeAction):
         text, entities = _text_and_entities(tracker)
         unfamiliar = _unfamiliar_words(tracker)
         asks = speaks_of_reaching_someone(text)
-        return bool(unfamiliar) and not asks and not about_the_hubs(text, entities, unfamiliar)
+        return (
+            bool(unfamiliar)
+            and not asks
+            and not about_the_hubs(text, _named_in_their_words(tracker), unfamiliar)
+        )
 
     def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
         if self.declines(tracker):
@@ -120,7 +136,7 @@ class ActionAnswerUnknown(KnowledgeAction):
         unfamiliar = _unfamiliar_words(tracker)
         in_a_hub_conversation = bool(tracker.get_slot("hub")) and refers_back(text)
         return not (
-            about_the_hubs(text, entities, unfamiliar)
+            about_the_hubs(text, _named_in_their_words(tracker), unfamiliar)
             or asks_a_detail_in_their_words(text, unfamiliar)
             or in_a_hub_conversation
         )
@@ -210,7 +226,8 @@ class ActionUncertain(ActionRouteEnquiry):
         text, entities = _text_and_entities(tracker)
         unfamiliar = _unfamiliar_words(tracker)
         return asks_a_detail_in_their_words(text, unfamiliar) or (
-            bool(unknown_details(text)) and about_the_hubs(text, entities, unfamiliar)
+            bool(unknown_details(text))
+            and about_the_hubs(text, _named_in_their_words(tracker), unfamiliar)
         )
 
     def routes(self, tracker: Tracker) -> bool:

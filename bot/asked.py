@@ -38,12 +38,15 @@ HUB_WORDS = re.compile(
     re.IGNORECASE,
 )
 ADDRESSED = re.compile(
-    r"\b(you|your|yours|ihr|euch|eure|euer|euren|eurem|eurer|ihnen|dein|deine)\b",
+    r"\b(you|your|yours|ihr|ihre|ihren|ihrem|ihrer|euch|eure|euer|euren|eurem|eurer|ihnen|dein|deine)\b",
     re.IGNORECASE,
 )
 # the details (data/asked.yml, unknown) that only a place one writes to, visits or
 # applies to has
 DETAILS_OF_A_PLACE = frozenset({"email", "hours", "parking", "events", "visit", "applying"})
+# an entity's key: read from a compound ("Energieanbieter"), not named as such (a
+# role would hide the entity from rasa_sdk's get_latest_entity_values)
+COMPOUND = "from_compound"
 # the parse's list of the message's words no question about the hubs uses
 UNFAMILIAR_WORDS = "unfamiliar_words"
 WORD = re.compile(r"\w+")
@@ -108,6 +111,7 @@ def _patterns(path: Path = ASKED) -> dict:
         "at_the_hubs": _pattern(asked["contact"]["at_the_hubs"]),
         "reaching": _pattern(asked["contact"]["reaching"]),
         "pass_on": _pattern(asked["contact"]["pass_on"]),
+        "passes_on_self": _pattern(asked["contact"]["passes_on_self"]),
         "again": _pattern(asked["again"]),
         "correction": _pattern(asked["correction"]["short"]),
         "plain_correction": _pattern(asked["correction"]["plainly"]),
@@ -171,8 +175,9 @@ def speaks_of_reaching_someone(text: str | None) -> bool:
 
 
 def asks_to_pass_on(text: str | None) -> bool:
-    """ "Please pass my enquiry on", "Nachricht hinterlassen": more than a question."""
-    return _finds("pass_on", text)
+    """ "Please pass my enquiry on", "Nachricht hinterlassen": more than a question;
+    not the visitor's own "ich möchte das intern weiterleiten"."""
+    return _finds("pass_on", text) and not _finds("passes_on_self", text)
 
 
 def asks_for_contact_details(text: str | None) -> bool:

@@ -27,7 +27,7 @@ from actions.routing import (
     ActionRouteEnquiry,
     ActionUncertain,
 )
-from bot.asked import UNFAMILIAR_WORDS
+from bot.asked import COMPOUND, UNFAMILIAR_WORDS
 from tests.support import domain
 
 DOMAIN = domain.merged()
@@ -930,3 +930,16 @@ def test_a_detail_of_a_place_asked_in_the_hubs_words_is_theirs_though_the_classi
         "what is there to do in leipzig at the weekend", "out_of_scope", [], {"hub": "leipzig"}
     )
     assert said(run_on(ActionDecline(), city)[0]) == ["utter_out_of_scope"]
+
+
+def test_a_topic_read_from_a_compound_with_words_of_no_hub_question_is_not_the_hubs():
+    tariff = in_words(
+        "mein stromtarif ist zu teuer, welcher energieanbieter ist am guenstigsten?",
+        "ask_unknown_fact",
+        ["stromtarif", "teuer", "guenstigsten"],
+    )
+    tariff.latest_message["entities"] = [{"entity": "topic", "value": "energy", COMPOUND: True}]
+    assert said(run_on(ActionAnswerUnknown(), tariff)[0]) == ["utter_out_of_scope"]
+    hub = in_words("was kostet die energieberatung?", "ask_unknown_fact", [])
+    hub.latest_message["entities"] = [{"entity": "topic", "value": "energy", COMPOUND: True}]
+    assert said(run_on(ActionAnswerUnknown(), hub)[0])[0] == "utter_fact_unknown"

@@ -1,4 +1,4 @@
-"""Compounds are read as the topic they end in."""
+"""Compounds are read as the topic they end in, or else begin with."""
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,6 +18,18 @@ def test_a_compound_is_read_as_its_last_topic_word():
     assert reader.head("telemedicine") == "medicine"
 
 
+def test_a_compound_that_ends_in_no_topic_word_is_read_as_the_one_it_begins_with():
+    assert reader.head("energiemarkt") == "energie"
+    assert reader.head("sensorenhersteller") == "sensoren"
+    assert reader.head("energieamt") is None  # three letters after it are no compound
+
+
+def test_the_first_part_of_a_compound_cut_short_before_und_is_read():
+    assert reader.head("energie-") == "energie"  # "Energie- und Wärmeversorgung"
+    assert reader.head("solarenergie-") == "energie"
+    assert reader.head("bau-") is None
+
+
 def test_known_words_short_heads_and_short_modifiers_are_left_alone():
     assert reader.head("mikroelektronik") is None  # a knowledge-base word itself
     assert reader.head("energie") is None
@@ -32,7 +44,10 @@ def test_every_word_gets_the_head_the_exhaustive_search_finds(word):
     """Only endings as long as the longest head are tried (a 10 MB word once took the
     server half an hour), and the answer is the one trying every ending gives."""
     endings = (word[start:] for start in range(3, len(word) - 4))
-    exhaustive = next((e for e in endings if e in reader.heads), None)
+    beginnings = (word[:end] for end in range(len(word) - 4, 4, -1))
+    exhaustive = next((e for e in endings if e in reader.heads), None) or next(
+        (b for b in beginnings if b in reader.heads), None
+    )
     if word in reader.known or not word.isalpha():
         exhaustive = None
     assert reader.head(word) == exhaustive

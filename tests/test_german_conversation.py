@@ -38,6 +38,8 @@ def test_a_german_enquiry_is_routed_in_german_with_german_facts(assistant):
         ("kannst du mir sagen wer fuer e-health zustaendig ist", WEBER_PHONE),
         ("unser Smart-City-Reallabor sucht Partner, an wen wende ich mich?", WEBER_PHONE),
         ("Frau Meier hier, Herr Lindner tel bitte", LINDNER_PHONE),
+        ("wir betreiben Halbleiterforschung, an wen wende ich mich?", LINDNER_PHONE),
+        ("Wir planen eine Strom- und Gasversorgung fürs Quartier, wer berät uns?", WEBER_PHONE),
     ],
 )
 def test_umlauts_typed_as_ae_oe_ue_compounds_honorifics_and_du_are_understood(

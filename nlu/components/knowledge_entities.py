@@ -19,6 +19,7 @@ from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from bot.asked import COMPOUND
 from nlu.components.stateless import Stateless
 from nlu.pipeline.compounds import CompoundReader
 from nlu.pipeline.spelling import Either, Speller
@@ -64,24 +65,28 @@ class KnowledgeEntityExtractor(Stateless, EntityExtractorMixin):
             self._compounds[id(nlp)] = CompoundReader(topic_words, known)
         return self._compounds[id(nlp)]
 
-    def _with_spelling_corrected(self, doc: Doc, nlp: Language) -> Doc:
+    def _with_spelling_corrected(self, doc: Doc, nlp: Language) -> tuple[Doc, set[int]]:
         """The doc re-annotated with typos of KB words corrected and compounds read as
-        their topic; same tokens, same offsets."""
+        their topic, same tokens, same offsets; and the tokens read as compounds."""
         speller, compounds = self._speller(nlp), self._compound_reader(nlp)
-        words = [
-            speller.correct(token.text) or compounds.head(token.text) or token.text for token in doc
-        ]
+        words, compounded = [], set()
+        for token in doc:
+            corrected = speller.correct(token.text)
+            head = None if corrected else compounds.head(token.text)
+            words.append(corrected or head or token.text)
+            if head:
+                compounded.add(token.i)
         if words == [token.text for token in doc]:
-            return doc
+            return doc, compounded
         corrected = Doc(nlp.vocab, words=words, spaces=[bool(t.whitespace_) for t in doc])
         for _name, component in nlp.pipeline:
             corrected = component(corrected)
-        return corrected
+        return corrected, compounded
 
     def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
         for message in messages:
             doc = message.get(SPACY_DOCS[TEXT]) or model.model(message.get(TEXT, "").lower())
-            corrected = self._with_spelling_corrected(doc, model.model)
+            corrected, compounded = self._with_spelling_corrected(doc, model.model)
             found = self.add_extractor_name(
                 [
                     {
@@ -90,6 +95,8 @@ class KnowledgeEntityExtractor(Stateless, EntityExtractorMixin):
                         "start": doc[ent.start].idx,
                         "end": doc[ent.end - 1].idx + len(doc[ent.end - 1]),
                         "confidence": 1.0,
+                        # read from a compound ("Energieanbieter"): less sure a subject
+                        COMPOUND: bool(compounded & set(range(ent.start, ent.end))),
                     }
                     for ent in corrected.ents
                 ]
