@@ -22,7 +22,7 @@ from actions.context import (
     hub_of,
     knowledge_actions,
 )
-from bot.asked import asks_again, means_the_other_hub
+from bot.asked import asks_again, is_negated, means_the_other_hub
 from bot.knowledge.facts import Facts
 
 # entities that say what a question is about, which a follow-up may change
@@ -54,7 +54,12 @@ def asked_again(tracker: Tracker, question: dict, facts: Facts) -> Tracker | Non
     the same kind, or of another hub, gives way ("partners in Dresden?" "and for
     e-health?": Leipzig's)."""
     latest = tracker.latest_message
-    subject = _subject(latest.get("entities") or [])
+    named_now = [
+        e
+        for e in latest.get("entities") or []
+        if not is_negated(latest.get("text"), e.get("start", 0))
+    ]
+    subject = _subject(named_now)
     if not subject and means_the_other_hub(latest.get("text")):
         subject = _other_hub(tracker, facts)
     if not subject:

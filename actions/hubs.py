@@ -15,6 +15,8 @@ from actions.context import (
     utter_contact_line,
     utter_contacts_and_remember,
 )
+from actions.followups import FollowUpAware
+from bot.asked import corrects
 from bot.knowledge.facts import Facts, Hub
 
 
@@ -72,9 +74,14 @@ class ActionAnswerLocation(KnowledgeAction):
         return utter_contacts_and_remember(dispatcher, facts, hub)
 
 
-class ActionCompareHubs(KnowledgeAction):
+class ActionCompareHubs(FollowUpAware):
     def name(self) -> str:
         return "action_compare_hubs"
+
+    def is_follow_up(self, tracker: Tracker) -> bool:
+        """ "halt, ich bin in Dresden, nicht Leipzig. Gleiche Frage": both hubs named,
+        the last question again of the one meant."""
+        return corrects(tracker.latest_message.get("text"))
 
     def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
         _compare(dispatcher, facts, domain, tracker)

@@ -116,6 +116,7 @@ def _patterns(path: Path = ASKED) -> dict:
         "correction": _pattern(asked["correction"]["short"]),
         "plain_correction": _pattern(asked["correction"]["plainly"]),
         "back": _pattern(asked["back"]),
+        "negated": _pattern(asked["negated"]),
         "both": _pattern(asked["both"]),
         "meaning": _pattern(asked["meaning"]),
         "other_hub": _pattern(asked["other_hub"]),
@@ -203,6 +204,12 @@ def corrects(text: str | None) -> bool:
     ):
         return True
     return words <= MAX_WORDS_OF_A_CORRECTION and _finds("plain_correction", text)
+
+
+def is_negated(text: str | None, start: int) -> bool:
+    """Whether the name at ``start`` is one the visitor says they do not mean ("ich bin
+    in Dresden, nicht Leipzig")."""
+    return bool(_patterns()["negated"].search(typed((text or "")[:start])))
 
 
 def refers_back(text: str | None) -> bool:

@@ -943,3 +943,19 @@ def test_a_topic_read_from_a_compound_with_words_of_no_hub_question_is_not_the_h
     hub = in_words("was kostet die energieberatung?", "ask_unknown_fact", [])
     hub.latest_message["entities"] = [{"entity": "topic", "value": "energy", COMPOUND: True}]
     assert said(run_on(ActionAnswerUnknown(), hub)[0])[0] == "utter_fact_unknown"
+
+
+def test_a_correction_that_names_both_hubs_means_the_one_not_negated():
+    question = asked("who are the partners in dresden?", "ask_partners", {"hub": "dresden"})
+    text = "halt, ich bin in leipzig, nicht dresden. gleiche frage"
+    later = asked(text, "compare_hubs", slots={"hub": "dresden"})
+    later.latest_message["entities"] = [
+        {"entity": "hub", "value": "leipzig", "start": text.index("leipzig")},
+        {"entity": "hub", "value": "dresden", "start": text.index("dresden")},
+    ]
+    later.slots["last_question"] = remembered(ActionAnswerPartners(), question)
+    messages, slots = run_on(ActionCompareHubs(), later)
+    assert {m["hub_name"] for m in messages if "partners" in m} == {
+        "Leipzig smart infrastructure hub"
+    }
+    assert slots == {"hub": "leipzig"}

@@ -10,6 +10,7 @@ from bot.asked import (
     asks_for_contact_details,
     asks_whom_to_turn_to,
     corrects,
+    is_negated,
     question_words,
     speaks_of_reaching_someone,
     unknown_details,
@@ -170,3 +171,11 @@ def test_words_of_reaching_someone_are_found_in_any_form():
     assert speaks_of_reaching_someone("wen kontaktier ich in dresden")
     assert speaks_of_reaching_someone("weber nr pls")
     assert not speaks_of_reaching_someone("best restaurants in dresden?")
+
+
+def test_a_name_the_visitor_says_they_do_not_mean_is_negated():
+    text = "ich bin in dresden, nicht leipzig"
+    assert is_negated(text, text.index("leipzig"))
+    assert not is_negated(text, text.index("dresden"))
+    text = "the energy hub rather than the dresden one"
+    assert is_negated(text, text.index("dresden"))
