@@ -24,7 +24,6 @@ from actions.context import (
 )
 from actions.followups import FollowUpAware
 from bot.asked import (
-    COMPOUND,
     UNFAMILIAR_WORDS,
     about_the_hubs,
     asks_a_detail_in_their_words,
@@ -34,6 +33,7 @@ from bot.asked import (
     asks_what_it_means,
     asks_whom_to_turn_to,
     corrects,
+    named_in_their_words,
     names_the_hubs,
     refers_back,
     speaks_of_reaching_someone,
@@ -64,14 +64,8 @@ def _unfamiliar_words(tracker: Tracker) -> list[str] | None:
 
 
 def _named_in_their_words(tracker: Tracker) -> set[str]:
-    """The entities of the message; a topic read from a compound only when every word
-    is the hubs' ("Mein Stromtarif ist zu teuer, welcher Energieanbieter ...?")."""
-    unfamiliar = _unfamiliar_words(tracker)
-    return {
-        e.get("entity")
-        for e in tracker.latest_message.get("entities") or []
-        if not (unfamiliar and e.get(COMPOUND))
-    } - {"language"}
+    entities = tracker.latest_message.get("entities") or []
+    return named_in_their_words(entities, _unfamiliar_words(tracker))
 
 
 class ActionAnswerContact(KnowledgeAction):
@@ -83,13 +77,11 @@ class ActionAnswerContact(KnowledgeAction):
     def declines(self, tracker: Tracker) -> bool:
         """ "best restaurants in dresden?": a city, words no question about the hubs
         uses, and nothing that asks for a contact (bench/clinc_oos.py counts it)."""
-        text, entities = _text_and_entities(tracker)
-        unfamiliar = _unfamiliar_words(tracker)
-        asks = speaks_of_reaching_someone(text)
+        text = tracker.latest_message.get("text") or ""
         return (
-            bool(unfamiliar)
-            and not asks
-            and not about_the_hubs(text, _named_in_their_words(tracker), unfamiliar)
+            bool(_unfamiliar_words(tracker))
+            and not speaks_of_reaching_someone(text)
+            and not about_the_hubs(text, _named_in_their_words(tracker))
         )
 
     def answer(self, dispatcher, tracker: Tracker, facts: Facts, domain: dict):
@@ -132,12 +124,11 @@ class ActionAnswerUnknown(KnowledgeAction):
         """Whether the message gets the polite decline (bench/clinc_oos.py counts it):
         it names nothing of the hubs, nor points back at the hub the conversation is
         about ("gibts da Parkplätze?")."""
-        text, entities = _text_and_entities(tracker)
-        unfamiliar = _unfamiliar_words(tracker)
+        text = tracker.latest_message.get("text") or ""
         in_a_hub_conversation = bool(tracker.get_slot("hub")) and refers_back(text)
         return not (
-            about_the_hubs(text, _named_in_their_words(tracker), unfamiliar)
-            or asks_a_detail_in_their_words(text, unfamiliar)
+            about_the_hubs(text, _named_in_their_words(tracker))
+            or asks_a_detail_in_their_words(text, _unfamiliar_words(tracker))
             or in_a_hub_conversation
         )
 
@@ -223,11 +214,9 @@ class ActionUncertain(ActionRouteEnquiry):
         return FollowUpAware.is_follow_up(self, tracker)
 
     def asks_what_the_facts_lack(self, tracker: Tracker) -> bool:
-        text, entities = _text_and_entities(tracker)
-        unfamiliar = _unfamiliar_words(tracker)
-        return asks_a_detail_in_their_words(text, unfamiliar) or (
-            bool(unknown_details(text))
-            and about_the_hubs(text, _named_in_their_words(tracker), unfamiliar)
+        text = tracker.latest_message.get("text") or ""
+        return asks_a_detail_in_their_words(text, _unfamiliar_words(tracker)) or (
+            bool(unknown_details(text)) and about_the_hubs(text, _named_in_their_words(tracker))
         )
 
     def routes(self, tracker: Tracker) -> bool:

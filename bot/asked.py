@@ -54,17 +54,26 @@ WORD_START, WORD_END = re.compile(r"\w*"), re.compile(r"\w*$")  # of a match cut
 TYPED_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
-def about_the_hubs(
-    text: str, entities: Iterable[str], unfamiliar_words: list[str] | None = None
-) -> bool:
-    """Something of the hubs named or the assistant spoken to as the hub; a city alone
-    only in words that questions about the hubs use ("when does the zoo in Leipzig
-    open?" is the city's). ``unfamiliar_words`` None: not known
-    (nlu/components/familiar_words.py)."""
-    named = set(entities) - ({"hub"} if unfamiliar_words else set())
+def about_the_hubs(text: str, entities: Iterable[str]) -> bool:
+    """Something of the hubs named or the assistant spoken to as the hub."""
     return (
-        bool(HUB_ENTITIES & named) or bool(HUB_WORDS.search(text or "")) or speaks_to_the_hubs(text)
+        bool(HUB_ENTITIES & set(entities))
+        or bool(HUB_WORDS.search(text or ""))
+        or speaks_to_the_hubs(text)
     )
+
+
+def named_in_their_words(entities: Iterable[dict], unfamiliar_words: list[str] | None) -> set[str]:
+    """The kinds of entity a message names, as evidence that it is the hubs'. Among
+    words no question about the hubs uses, a city ("when does the zoo in Leipzig
+    open?") or a topic read from a compound ("welcher Energieanbieter ist am
+    günstigsten?") is not. ``unfamiliar_words`` None: not known
+    (nlu/components/familiar_words.py)."""
+    return {
+        e.get("entity")
+        for e in entities
+        if not (unfamiliar_words and (e.get("entity") == "hub" or e.get(COMPOUND)))
+    } - {"language"}
 
 
 def asks_a_detail_in_their_words(

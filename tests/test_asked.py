@@ -4,6 +4,7 @@ makes it theirs), whom to turn to, the last question again, other questions."""
 import pytest
 
 from bot.asked import (
+    COMPOUND,
     about_the_hubs,
     also_asked,
     asks_again,
@@ -11,6 +12,7 @@ from bot.asked import (
     asks_whom_to_turn_to,
     corrects,
     is_negated,
+    named_in_their_words,
     question_words,
     speaks_of_reaching_someone,
     unknown_details,
@@ -179,3 +181,15 @@ def test_a_name_the_visitor_says_they_do_not_mean_is_negated():
     assert not is_negated(text, text.index("dresden"))
     text = "the energy hub rather than the dresden one"
     assert is_negated(text, text.index("dresden"))
+
+
+def test_a_city_or_a_compound_topic_is_no_evidence_among_words_of_no_hub_question():
+    entities = [
+        {"entity": "hub", "value": "leipzig"},
+        {"entity": "topic", "value": "energy", COMPOUND: True},
+        {"entity": "person", "value": "eric_weber"},
+        {"entity": "language", "value": "de"},
+    ]
+    assert named_in_their_words(entities, []) == {"hub", "topic", "person"}
+    assert named_in_their_words(entities, None) == {"hub", "topic", "person"}
+    assert named_in_their_words(entities, ["zoo"]) == {"person"}

@@ -28,6 +28,7 @@ from spacy.lang.de.stop_words import STOP_WORDS as GERMAN_STOP_WORDS
 from spacy.lang.en.stop_words import STOP_WORDS as ENGLISH_STOP_WORDS
 
 from bot.asked import UNFAMILIAR_WORDS, question_words, typed
+from nlu.components.language import ENTITY as LANGUAGE  # the one entity that is no name
 from nlu.components.learnt import Learnt
 
 # words that name a time, not a subject ("any events coming up soon?")
@@ -40,7 +41,6 @@ TIME_WORDS = frozenset(
 FUNCTION_WORDS = TIME_WORDS | frozenset(
     typed(word) for word in ENGLISH_STOP_WORDS | GERMAN_STOP_WORDS
 )
-LANGUAGE = "language"  # the one entity that is no name (nlu.components.language)
 
 
 def _forms(token: Token) -> set[str]:
@@ -88,7 +88,8 @@ class FamiliarWords(Learnt):
             for token in message.get(TOKENS_NAMES[TEXT]) or []
             if _is_word(token)
             and not _named(token, names)
-            and not (_forms(token) & self.learnt or _forms(token) & asked)
+            and (forms := _forms(token)).isdisjoint(self.learnt)
+            and forms.isdisjoint(asked)
         ]
 
     def process(self, messages: List[Message]) -> List[Message]:
