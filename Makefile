@@ -23,7 +23,7 @@ TRAIN_INPUTS := config.yml $(wildcard domain/*.yml data/nlu/*.yml data/nlu/de/*.
 
 help:
 	@echo "make run    set up, train if needed, start the assistant (REST on :5005)"
-	@echo "make run-prod  the same on PostgreSQL + Redis: two Rasa servers behind :8000"
+	@echo "make run-prod  the same on PostgreSQL + Redis: two Rasa servers behind nginx on :8000"
 	@echo "make check  ruff and every test that needs no server and no model, ~1 min"
 	@echo "make test   set up, train if needed, run the whole test suite"
 	@echo "make eval   held-out enquiries against the real assistant"
@@ -51,6 +51,14 @@ $(VENV)/.chromium: | $(VENV)/.installed
 	  else echo "chromium is missing: run 'sudo apt-get install chromium' (browser tests are skipped without it)"; fi; }
 	@touch $@
 
+# Debian's nginx, the front door of make run-prod (deploy/nginx.conf); never started as
+# a system service.
+$(VENV)/.nginx: | $(VENV)/.installed
+	@PATH=$$PATH:/usr/sbin command -v nginx >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; \
+	  else echo "nginx is missing: run 'sudo apt-get install nginx-light' (the front-door tests are skipped without it)"; fi; }
+	@touch $@
+
 setup: $(VENV)/.installed node_modules/.package-lock.json
 
 $(KB_DB): data/knowledge_base.yml $(wildcard bot/knowledge/*.py) | $(VENV)/.installed
@@ -76,7 +84,7 @@ train: $(MODEL)
 run: $(MODEL) $(KB_DB) node_modules/.package-lock.json
 	@scripts/run-assistant
 
-run-prod: $(MODEL) node_modules/.package-lock.json
+run-prod: $(MODEL) node_modules/.package-lock.json $(VENV)/.nginx
 	@scripts/run-assistant --prod
 
 shell: $(MODEL) $(KB_DB)
@@ -91,7 +99,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint $(MODEL) $(KB_DB) node_modules/.package-lock.json $(VENV)/.chromium
+test: lint $(MODEL) $(KB_DB) node_modules/.package-lock.json $(VENV)/.chromium $(VENV)/.nginx
 	$(PY) -m pytest
 
 eval: $(MODEL) $(KB_DB)
@@ -100,5 +108,5 @@ eval: $(MODEL) $(KB_DB)
 clean:
 	rm -rf $(VENV) var models reports/eval.json reports/widget.json .pytest_cache node_modules
 
-bench: $(MODEL) $(KB_DB)
+bench: $(MODEL) $(KB_DB) $(VENV)/.nginx
 	$(PY) -m bench

@@ -254,9 +254,9 @@ def scaling_section(scaling: dict) -> list[str]:
         *lines,
         "`make run-prod`'s layout: Rasa servers with `endpoints.prod.yml` (SQL tracker store "
         "on PostgreSQL, a fresh database dropped afterwards; Redis lock store; no RabbitMQ), "
-        "the action server, and `bot.balancer` in front with production's rate limits. The same "
-        "load generator as section 4 sends its messages through a balancer over one Rasa "
-        "server and through another over two; each level runs on one layout, then at once on "
+        "the action server, and nginx in front (`deploy/nginx.conf`) with production's rate limits. "
+        "The same load generator as section 4 sends its messages through one front door over "
+        "one Rasa server and through another over two; each level runs on one layout, then at once on "
         "the other, so that the machine's other work weighs on both alike (the second server "
         f"idles while one serves). Figures are {how}. Section 4 keeps conversations in memory, "
         "so its figures also differ by the cost of PostgreSQL and Redis.",
@@ -265,10 +265,10 @@ def scaling_section(scaling: dict) -> list[str]:
         "",
         f"Throughput of two instances relative to one: {ratios} concurrent conversations. "
         f"This machine has {scaling['cores']} cores: the two Rasa servers, the action server, "
-        "the balancer, PostgreSQL, Redis and the load generator all compete for them, so this "
+        "nginx, PostgreSQL, Redis and the load generator all compete for them, so this "
         "is a floor for what a second instance adds, not what two machines would give.",
         "",
-        "Each bench conversation is a new sender with ten messages, within the balancer's "
+        "Each bench conversation is a new sender with ten messages, within the "
         f"per-sender burst of 10; responses refused as rate-limited (429): {limited}.",
         "",
     ]

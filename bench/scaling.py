@@ -1,5 +1,5 @@
 """Throughput of the production layout (``make run-prod``: PostgreSQL tracker store, Redis
-lock store, Rasa behind the load balancer) with one Rasa server, then with two: whether a
+lock store, Rasa behind nginx, the front door) with one Rasa server, then with two: whether a
 second instance adds capacity on this machine."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench import load
 from harness.production import (
-    balancer,
+    front_door,
     production_env,
     shared_endpoints,
     tracker_database,
@@ -24,7 +24,7 @@ LEVELS = {10: 4, 50: 1}
 
 
 def run(workdir: Path, runs: int = 2) -> dict:
-    """One Rasa server behind a balancer, two behind another; each level measured on one
+    """One Rasa server behind a front door, two behind another; each level measured on one
     layout, then at once on the other, so that the machine's other work (its load changes
     by the minute) weighs on both alike."""
     reason = unavailable()
@@ -44,8 +44,8 @@ def run(workdir: Path, runs: int = 2) -> dict:
         print("  starting a second Rasa server ...", flush=True)
         second = first.another_instance()
         with (
-            balancer([first.url], workdir / "balancer-1.log") as one,
-            balancer([first.url, second.url], workdir / "balancer-2.log") as two,
+            front_door([first.url], workdir / "door-1" / "nginx.log") as one,
+            front_door([first.url, second.url], workdir / "door-2" / "nginx.log") as two,
         ):
             for concurrency, conversations in LEVELS.items():
                 for count, url in ((1, one), (2, two)):

@@ -135,6 +135,21 @@ def _dispatch(args) -> int:
     return 0
 
 
+def _frontdoor(args) -> int:
+    """nginx before the Rasa servers and the web app, from deploy/nginx.conf."""
+    from bot import frontdoor
+
+    door = frontdoor.door_from_settings(args.prefix)
+    if args.print:
+        print(frontdoor.render(door), end="")
+        return 0
+    try:
+        frontdoor.serve(door)
+    except FileNotFoundError as error:
+        print(error, file=sys.stderr)
+    return 1
+
+
 def _channels(_args) -> int:
     """Which messengers are enabled, and where their webhooks are."""
     base = settings.get().rasa_public_url.rstrip("/")
@@ -239,6 +254,13 @@ def main(argv: list[str] | None = None) -> int:
     dispatch = commands.add_parser("dispatch", help="send queued e-mails (runs until stopped)")
     dispatch.add_argument("--once", action="store_true", help="one round, then exit")
     dispatch.set_defaults(run=_dispatch)
+
+    door = commands.add_parser(
+        "frontdoor", help="nginx before the Rasa servers (FRONT_DOOR_PORT, RASA_SERVERS)"
+    )
+    door.add_argument("--print", action="store_true", help="show its config, start nothing")
+    door.add_argument("--prefix", type=Path, default=None, help="its directory (var/nginx)")
+    door.set_defaults(run=_frontdoor)
 
     commands.add_parser("channels", help="which messengers are enabled").set_defaults(run=_channels)
     telegram = commands.add_parser("telegram", help="Telegram set-up").add_subparsers(

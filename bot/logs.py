@@ -160,7 +160,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def start(service: str) -> None:
-    """Logging for the project's own processes (balancer, dispatcher, web app)."""
+    """Logging for the project's own processes (dispatcher, web app)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     configure(service)
 

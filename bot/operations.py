@@ -1,9 +1,9 @@
-"""What operators reach on every process: liveness and readiness for the load balancer
+"""What operators reach on every process: liveness and readiness for the front door
 or systemd, open to all (they say up or down, nothing more), and Prometheus metrics,
 only with ``Authorization: Bearer $OPS_TOKEN``: metrics tell how many conversations
 and enquiries there are, which is the hub's business, not the public's.
 
-Web-framework neutral, so the aiohttp processes (balancer, dispatcher) and the Rasa
+Web-framework neutral, so the aiohttp processes (dispatcher, web app) and the Rasa
 server (Sanic) answer alike.
 """
 

@@ -3,17 +3,19 @@ address, so one visitor (or script) sending a burst is slowed down while everybo
 else is served.
 
 Two keys, because either alone is stepped around. Per sender (``RATE_LIMIT_BURST``,
-``RATE_LIMIT_PER_MINUTE``): one conversation's burst; the balancer answers REST over it
-with 429 (bot/balancer.py) and every Rasa server asks a sender on any channel to slow
-down (``sender_limits_and_answer_times`` in nlu/server/patches.py). Per client address
+``RATE_LIMIT_PER_MINUTE``): one conversation's burst; every Rasa server asks a sender
+over it on any channel to slow down, and answers REST with 429
+(``sender_limits_and_answer_times`` in nlu/server/patches.py). Per client address
 (``RATE_LIMIT_CLIENT_BURST``, ``RATE_LIMIT_CLIENT_PER_MINUTE``): one client rotating
 sender ids sent 600 messages in 12 s, none limited, and another visitor's answers went
 from 20 ms to 435 ms. It applies where the client is the visitor's own device: REST and
-socket.io, at the balancer and on every Rasa server by itself (nlu/channels/clients.py);
+socket.io, at the front door (nginx's ``limit_req``, deploy/nginx.conf) and on every Rasa
+server by itself (nlu/channels/clients.py);
 not to the messenger webhooks, which all come from Telegram's or Meta's servers.
 
 The client address is the peer's; ``X-Forwarded-For`` is believed only from
-``TRUSTED_PROXIES`` (:func:`client_address`).
+``TRUSTED_PROXIES`` (:func:`client_address`). Several Rasa servers share their
+buckets in Redis (bot/shared_limits.py).
 """
 
 from __future__ import annotations
@@ -107,17 +109,3 @@ def client_address(
         if not _trusted(ip, trusted):
             break
     return str(ip)
-
-
-def forwarded_for(
-    peer: str | None, incoming: str | Iterable[str] | None, trusted: Sequence[Network]
-) -> str:
-    """The ``X-Forwarded-For`` a proxy passes on: the chain it was given, if a trusted
-    proxy gave it, and its peer; a chain from anybody else is dropped, so the next
-    server need only trust this proxy."""
-    ip = parse_address(peer)
-    peer_text = str(ip) if ip is not None else (peer or "unknown")
-    if ip is None or not _trusted(ip, trusted):
-        return peer_text
-    hops = [hop.strip() for hop in _hops(incoming) if hop.strip()]
-    return ", ".join([*hops, peer_text])

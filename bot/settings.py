@@ -150,9 +150,9 @@ class Settings:
     client_rate_limit: RateLimit  # per client address, REST and socket.io (bot/ratelimit.py)
     trusted_proxies: tuple[str, ...]  # networks whose X-Forwarded-For is believed
     redis: Redis | None  # shared state of several Rasa servers; None: each its own
-    balancer_host: str
-    balancer_port: int
-    rasa_backends: tuple[str, ...]
+    front_door_host: str  # nginx (bot/frontdoor.py)
+    front_door_port: int
+    rasa_servers: tuple[str, ...]  # host:port of each Rasa server behind the front door
     event_broker: EventBroker | None
     log_format: str  # "json" in production (one object per line), else "text"
     ops_token: str | None  # bearer token of the operator endpoints; None refuses all
@@ -262,7 +262,7 @@ def _facebook(read: _Reader) -> Facebook | None:
 
 def _trusted_proxies(read: _Reader) -> tuple[str, ...]:
     """Who may say which client it forwards: by default this machine, where the
-    balancer and the reverse proxy run. Anybody else's ``X-Forwarded-For`` is ignored."""
+    front door (nginx) runs. Anybody else's ``X-Forwarded-For`` is ignored."""
     entries = read.items("TRUSTED_PROXIES", "127.0.0.1,::1")
     try:
         return tuple(str(ipaddress.ip_network(entry, strict=False)) for entry in entries)
@@ -271,6 +271,17 @@ def _trusted_proxies(read: _Reader) -> tuple[str, ...]:
             "TRUSTED_PROXIES must be addresses or networks (a.b.c.d/n) separated by commas, "
             f"not {read.text('TRUSTED_PROXIES')!r}"
         ) from None
+
+
+def _rasa_servers(read: _Reader, rasa_port: int) -> tuple[str, ...]:
+    servers = read.items("RASA_SERVERS", f"127.0.0.1:{rasa_port}")
+    for server in servers:
+        host, _, port = server.rpartition(":")
+        if not host or not port.isdigit():
+            raise SettingsError(
+                f"RASA_SERVERS must be host:port entries separated by commas, not {server!r}"
+            )
+    return servers
 
 
 def _redis(read: _Reader) -> Redis | None:
@@ -344,9 +355,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         trusted_proxies=_trusted_proxies(read),
         redis=_redis(read),
-        balancer_host=read.text("BALANCER_HOST", "127.0.0.1"),
-        balancer_port=read.number("BALANCER_PORT", 8000, minimum=1),
-        rasa_backends=read.items("RASA_BACKENDS", "http://127.0.0.1:5005"),
+        front_door_host=read.text("FRONT_DOOR_HOST", "127.0.0.1"),
+        front_door_port=read.number("FRONT_DOOR_PORT", 8000, minimum=1),
+        rasa_servers=_rasa_servers(read, rasa_port),
         event_broker=EventBroker(event_broker_url, read.text("EVENT_BROKER_QUEUE", "hub-events"))
         if event_broker_url
         else None,

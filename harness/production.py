@@ -1,6 +1,6 @@
 """The production layout on this machine's PostgreSQL and Redis, as the production
 tests and the scaling benchmark start it: a fresh tracker database, the environment
-``endpoints.prod.yml`` reads, and the load balancer in front of Rasa servers."""
+``endpoints.prod.yml`` reads, and nginx, the front door, before Rasa servers."""
 
 from __future__ import annotations
 
@@ -10,15 +10,29 @@ import subprocess
 import sys
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import urlsplit
 
 import yaml
 
+from bot.frontdoor import HEALTH_PATH, nginx
 from bot.settings import PROJECT_ROOT
-from harness.servers import _stop, _wait_http, free_port, reachable
+from harness.servers import (
+    Assistant,
+    _start,
+    _stop,
+    _wait_http,
+    free_port,
+    reachable,
+    running_assistant,
+)
 
 PG = ("127.0.0.1", 5432)
+# a conversation whose Rasa server died holding its lock waits this long (Rasa: 60 s,
+# as long as the front door waits for an answer); make run-prod sets the same
+LOCK_LIFETIME_SECONDS = "20"
 REDIS = ("127.0.0.1", 6379)
 
 
@@ -31,7 +45,13 @@ def unavailable() -> str | None:
     ]
     if missing:
         return f"{' and '.join(missing)} not reachable (the layout needs both)"
-    return None if shutil.which("psql") else "no psql to drop the tracker database afterwards"
+    if not shutil.which("psql"):
+        return "no psql to drop the tracker database afterwards"
+    try:
+        nginx()
+    except FileNotFoundError as missing:
+        return str(missing)
+    return None
 
 
 def shared_endpoints() -> str:
@@ -70,20 +90,35 @@ def production_env(database: str) -> dict[str, str]:
         "REDIS_DB": "1",
         "REDIS_KEY_PREFIX": database,
         "EVENT_BROKER_URL": "",
+        "TICKET_LOCK_LIFETIME": LOCK_LIFETIME_SECONDS,
     }
 
 
 @contextmanager
-def balancer(backends: list[str], log: Path, ops_token: str | None = None) -> Iterator[str]:
-    """``python -m bot.balancer`` with production's rate limits, as make run-prod runs it."""
-    port = free_port()
+def front_door(
+    rasa_urls: list[str],
+    log: Path,
+    web_url: str | None = None,
+    port: int | None = None,
+    **limits: str,
+) -> Iterator[str]:
+    """nginx from deploy/nginx.conf before ``rasa_urls`` (and ``web_url``), with
+    production's limits unless ``limits`` (environment variables) say otherwise, as
+    make run-prod starts it."""
+    port = port or free_port()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    web = urlsplit(web_url or f"http://127.0.0.1:{free_port()}")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.balancer", "--port", str(port), *backends],
+        [sys.executable, "-m", "bot", "frontdoor", "--prefix", str(log.parent / "nginx")],
         cwd=PROJECT_ROOT,
         env={
             **os.environ,
             "PYTHONPATH": str(PROJECT_ROOT),
-            "OPS_TOKEN": ops_token or uuid.uuid4().hex,
+            "FRONT_DOOR_PORT": str(port),
+            "RASA_SERVERS": ",".join(urlsplit(url).netloc for url in rasa_urls),
+            "WEB_HOST": web.hostname or "127.0.0.1",
+            "WEB_PORT": str(web.port),
+            **limits,
         },
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
@@ -91,7 +126,48 @@ def balancer(backends: list[str], log: Path, ops_token: str | None = None) -> It
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_http(f"{url}/balancer/healthz", process, 60, log)
+        _wait_http(f"{url}{HEALTH_PATH}", process, 30, log)
         yield url
     finally:
         _stop(process)
+
+
+@contextmanager
+def web_app(env: dict[str, str], log: Path, public_url: str) -> Iterator[str]:
+    """The web app (demo page and widget) for a widget that talks to ``public_url``."""
+    port = free_port()
+    env = {**env, "WEB_PORT": str(port), "RASA_PUBLIC_URL": public_url}
+    process = _start([sys.executable, "-m", "bot.web.app"], log, env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(f"{url}/healthz", process, 60, log)
+        yield url
+    finally:
+        _stop(process)
+
+
+@dataclass
+class Layout:
+    servers: tuple[Assistant, Assistant]
+    door: str  # where visitors come in: REST, webhooks, socket.io, the demo page
+    web: str
+
+
+@contextmanager
+def two_servers_behind_the_door(
+    workdir: Path, database: str, extra_env: dict[str, str] | None = None, **options
+) -> Iterator[Layout]:
+    """make run-prod's layout: two Rasa servers on one tracker store and lock store, the
+    web app, and nginx before them all."""
+    door_port = free_port()
+    door_url = f"http://127.0.0.1:{door_port}"
+    env = {**production_env(database), "CORS_ORIGINS": door_url, **(extra_env or {})}
+    with running_assistant(
+        workdir, extra_env=env, endpoints_extra=shared_endpoints(), **options
+    ) as first:
+        second = first.another_instance()
+        with (
+            web_app(first.env, workdir / "web.log", door_url) as web,
+            front_door([first.url, second.url], workdir / "door" / "nginx.log", web, door_port),
+        ):
+            yield Layout((first, second), door_url, web)

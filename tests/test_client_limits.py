@@ -1,11 +1,11 @@
 """A flood from one client cannot starve the others, against the real Rasa server with
-no proxy in front, and behind the balancer: rotating sender ids from one address gets
+no proxy in front, and behind nginx, the front door: rotating sender ids from one address gets
 429 after the client burst (REST) or a request to slow down (socket.io) while another
 address is answered; a forged X-Forwarded-For changes nothing; invented channels and
 intents leave the metrics' labels a fixed set.
 
 Linux loopback takes any 127.x address as a source, so each test's clients come from an
-address of their own (127.0.0.1 is the balancer's, and trusted)."""
+address of their own (127.0.0.1 is the front door's, and trusted)."""
 
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
-import socketio
 
 from bot.conversations import CHANNELS
-from harness.production import balancer as production_balancer
+from harness.production import front_door, unavailable
 from harness.servers import running_assistant
 from nlu.server.metrics import known_intents
 from tests.support.metrics import label_values, samples
 from tests.support.responses import says
+from tests.support.widget import Widget
 
 pytestmark = pytest.mark.e2e
 
@@ -114,83 +114,42 @@ def test_a_forged_x_forwarded_for_from_an_untrusted_address_is_ignored(assistant
     assert asyncio.run(forge()) == [200] * CLIENT_BURST + [429] * 3
 
 
-def test_through_the_balancer_the_rasa_server_limits_the_client_the_balancer_names(
-    assistant, tmp_path
-):
-    """The balancer's own limit (60) is above the Rasa server's here, so the 429s come
-    from the Rasa server, which counts the address in the balancer's X-Forwarded-For: if
-    it counted its peer, the balancer, the second client would be refused too."""
+needs_nginx = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
+
+
+@needs_nginx
+def test_through_the_front_door_the_rasa_server_limits_the_client_nginx_names(assistant, tmp_path):
+    """The front door's own limit (60) is above the Rasa server's here, so the 429s come
+    from the Rasa server, which counts the address in nginx's X-Forwarded-For: if it
+    counted its peer, nginx, the second client would be refused too."""
 
     async def flood(url: str):
         async with client_from("127.0.0.5") as noisy, client_from("127.0.0.6") as calm:
             answers = [await rest(noisy, url, uuid.uuid4().hex) for _ in range(CLIENT_BURST + 4)]
-            other = await rest(calm, url, "calm-behind-the-balancer")
+            other = await rest(calm, url, "calm-behind-the-front-door")
             return [status for status, *_ in answers], answers[-1][2], other[0]
 
-    with production_balancer([assistant.url], tmp_path / "balancer.log") as url:
+    with front_door([assistant.url], tmp_path / "nginx.log") as url:
         statuses, refusal, other = asyncio.run(flood(url))
     assert statuses == [200] * CLIENT_BURST + [429] * 4
     assert "from your address" in refusal["error"]  # the Rasa server's words
     assert other == 200
 
 
-def test_the_balancer_limits_rotating_sender_ids_itself(assistant, tmp_path, monkeypatch):
-    monkeypatch.setenv("RATE_LIMIT_CLIENT_BURST", "3")  # below the Rasa server's
-    monkeypatch.setenv("RATE_LIMIT_CLIENT_PER_MINUTE", "1")
-
+@needs_nginx
+def test_the_front_door_limits_rotating_sender_ids_itself(assistant, tmp_path):
     async def flood(url: str):
         async with client_from("127.0.0.7") as noisy, client_from("127.0.0.8") as calm:
             answers = [await rest(noisy, url, uuid.uuid4().hex) for _ in range(6)]
             return answers, (await rest(calm, url, "calm-at-the-door"))[0]
 
-    with production_balancer([assistant.url], tmp_path / "balancer.log") as url:
+    below_the_rasa_servers = {"RATE_LIMIT_CLIENT_BURST": "3", "RATE_LIMIT_CLIENT_PER_MINUTE": "1"}
+    with front_door([assistant.url], tmp_path / "nginx.log", **below_the_rasa_servers) as url:
         answers, other = asyncio.run(flood(url))
     assert [status for status, *_ in answers] == [200] * 3 + [429] * 3
-    assert answers[-1][1] is not None and "from your address" not in answers[-1][2]["error"]
+    assert int(answers[-1][1]) == 60  # Retry-After: one request a minute comes back
+    assert "from your address" in answers[-1][2]["error"]
     assert other == 200
-
-
-class Widget:
-    """The widget's side of socket.io, from a source address of the test's choosing."""
-
-    def __init__(self, url: str, session: aiohttp.ClientSession):
-        self.url, self.answers = url, []
-        self.client = socketio.AsyncClient(http_session=session)
-        self.client.on("bot_uttered", lambda message: self.answers.append(message.get("text")))
-
-    async def connect(self) -> None:
-        confirmed = asyncio.get_running_loop().create_future()
-        self.client.on("session_confirm", confirmed.set_result)
-        await self.client.connect(self.url, transports=["polling"])
-        await self.client.emit("session_request", {"session_id": None})
-        await asyncio.wait_for(confirmed, 10)
-
-    async def is_accepted(self) -> bool:
-        """Connects, or hears the server refuse: its ``connect_error`` arrives at once, but
-        the client would then wait out a long poll (30 s) before raising, so it is not
-        waited for."""
-        refused = asyncio.get_running_loop().create_future()
-        self.client.on("connect_error", lambda data: refused.done() or refused.set_result(data))
-        connecting = asyncio.create_task(self.client.connect(self.url, transports=["polling"]))
-        await asyncio.wait([connecting, refused], return_when=asyncio.FIRST_COMPLETED)
-        if refused.done():
-            connecting.cancel()
-            return False
-        connecting.result()
-        return True
-
-    async def says(self, text: str) -> str:
-        before = len(self.answers)
-        await self.client.emit("user_uttered", {"message": text})
-        for _ in range(100):
-            await asyncio.sleep(0.1)
-            if len(self.answers) > before:
-                await asyncio.sleep(0.3)
-                break
-        return " ".join(self.answers[before:])
-
-    async def close(self) -> None:
-        await self.client.eio.disconnect(abort=True)
 
 
 def test_sockets_from_one_address_are_refused_after_the_burst_while_another_is_served(

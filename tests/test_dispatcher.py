@@ -6,6 +6,7 @@ database deliver each e-mail once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -381,6 +383,27 @@ def test_two_dispatchers_on_one_database_deliver_each_mail_once(shared_database,
     rows = outbox(shared_database)
     assert all(r.status == "sent" and r.attempts == 1 and r.claimed_until is None for r in rows)
     assert took < 6 * 0.5 + 2  # in parallel, not one after the other
+
+
+def test_on_postgresql_a_dispatcher_passes_over_a_row_another_is_claiming(tmp_path, facts):
+    """SKIP LOCKED: while another dispatcher's transaction holds the first due row, this
+    one takes the next at once instead of waiting for that transaction to end."""
+    with new_database("postgresql", tmp_path, "skip") as factory:
+        [(first, second)] = submit(facts, factory, 1)
+        worker = Dispatcher(factory, SmtpTransport({"hostname": "127.0.0.1", "port": 1}))
+        with ThreadPoolExecutor(max_workers=1) as pool, factory.begin() as other:
+            # the other dispatcher, mid-claim
+            other.execute(select(OutboxRow).where(OutboxRow.id == first.id).with_for_update())
+            started = time.monotonic()
+            claiming = pool.submit(worker._claim_next, 0)
+            with contextlib.suppress(TimeoutError):
+                claiming.result(timeout=5)
+            took = time.monotonic() - started
+        claimed = claiming.result()
+        assert claimed.id == second.id
+        assert took < 2  # without SKIP LOCKED: blocked until the other transaction ends
+        assert worker._claim_next(0).id == first.id  # free again: the next claim takes it
+        assert worker._claim_next(0) is None  # both leased
 
 
 def test_a_dispatcher_killed_while_waiting_for_250_gives_one_duplicate_after_the_lease(

@@ -399,6 +399,7 @@ def rest_call(body: bytes) -> SimpleNamespace:
         remote_addr="",
         parsed_json=None,
         json=None,
+        ctx=SimpleNamespace(),
     )
 
 
@@ -409,7 +410,7 @@ def rest_call(body: bytes) -> SimpleNamespace:
 )
 def test_a_raw_control_character_in_a_string_is_refused_as_json_says(body):
     """RFC 8259 wants them escaped, and parsers that differ here read different
-    messages (issue 15: a raw TAB the balancer did not count, Rasa's parser read)."""
+    messages (issue 15: a raw TAB the old balancer did not count, Rasa's parser read)."""
     assert is_refusal(rest.message_body(rest_call(body)), 400)
     escaped = body.replace(b"\t", b"\\t").replace(b"\n", b"\\n")
     assert not is_refusal(rest.message_body(rest_call(escaped)))

@@ -8,12 +8,14 @@ import asyncio
 import json
 import uuid
 
+import aiohttp
 import pytest
 
 from harness.servers import Visitor, free_port, post, reachable, running_assistant
 from tests.support.messengers import telegram_update, wait_until
 from tests.support.metrics import get, samples, total, value
 from tests.support.responses import says
+from tests.support.widget import Widget
 
 pytestmark = pytest.mark.e2e
 
@@ -132,17 +134,39 @@ def test_handoffs_are_counted_by_status(assistant, smtp, dispatcher_port):
     assert value(metrics, "hub_handoff_mails", kind="contact", status="failed") == 0
 
 
-def test_a_fast_sender_is_slowed_down_in_their_language_while_others_are_served(assistant):
+def test_a_fast_rest_sender_gets_429_unread_while_others_are_served(assistant):
+    """The REST channel answers a conversation over its limit with 429 and Retry-After
+    (the widget and the messengers are asked to slow down in their language instead:
+    tests/test_client_limits.py)."""
     fast, calm = Visitor(assistant), Visitor(assistant)
     assert "Lindner" in fast.says("Wer ist der Ansprechpartner für Dresden?")
-    replies = [fast.says("und für Leipzig?") for _ in range(14)]
-    slowed = [reply for reply in replies if says(reply, "utter_slow_down", "de")]
-    assert len(slowed) >= 3 and replies[0] not in slowed
+    body = json.dumps({"sender": fast.sender, "message": "und für Leipzig?"}).encode()
+    url = f"{assistant.url}/webhooks/rest/webhook"
+    answers = [post(url, body, {"Content-Type": "application/json"}) for _ in range(14)]
+    statuses = [status for status, _ in answers]
+    assert statuses[0] == 200 and statuses.count(429) >= 3 and set(statuses) == {200, 429}
+    assert "too many messages in this conversation" in answers[-1][1]
     assert "Lindner" in calm.says("Who is the contact for Dresden?")
     read = [e for e in assistant.tracker(fast.sender)["events"] if e["event"] == "user"]
-    assert len(read) == 1 + len(replies) - len(slowed)
+    assert len(read) == 1 + statuses.count(200)
     metrics = rasa_metrics(assistant)
-    assert value(metrics, "hub_rate_limited_messages_total", channel="rest") >= len(slowed)
+    assert value(metrics, "hub_rate_limited_messages_total", channel="rest") >= statuses.count(429)
+
+
+def test_a_fast_widget_sender_is_asked_to_slow_down_in_their_language(assistant):
+    async def chat() -> list[str]:
+        async with aiohttp.ClientSession() as session:
+            widget = Widget(assistant.url, session)
+            await widget.connect()
+            try:
+                assert "Lindner" in await widget.says("Wer ist der Ansprechpartner für Dresden?")
+                return [await widget.says("und für Leipzig?") for _ in range(12)]
+            finally:
+                await widget.close()
+
+    replies = asyncio.run(chat())
+    slowed = [reply for reply in replies if says(reply, "utter_slow_down", "de")]
+    assert slowed and replies[0] not in slowed and "Weber" in replies[0]  # 0.5 a second back
 
 
 def test_every_event_reaches_rabbitmq_in_order(assistant):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 
 import pytest
 import redis
@@ -13,26 +12,14 @@ import redis
 from bot import settings
 from bot.messengers.shared_ids import TTL_SECONDS, RedisSeenIds, seen_ids
 from bot.messengers.updates import SeenIds
-from harness.servers import free_port, reachable
-
-REDIS = ("127.0.0.1", 6379)
-DB = 1
-
-needs_redis = pytest.mark.skipif(
-    not reachable(*REDIS), reason="Redis on 127.0.0.1:6379 is needed (not reachable here)"
-)
+from harness.servers import free_port
+from tests.support.redis import DB, REDIS, needs_redis, own_prefix
 
 
 @pytest.fixture
 def prefix():
-    """A key prefix of the test's own; its keys are deleted afterwards."""
-    name = f"test{uuid.uuid4().hex[:12]}"
-    yield name
-    client = redis.Redis(*REDIS, db=DB)
-    keys = list(client.scan_iter(f"{name}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    with own_prefix() as name:
+        yield name
 
 
 def servers(prefix: str, count: int = 2, **options) -> list[RedisSeenIds]:

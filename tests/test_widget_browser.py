@@ -4,7 +4,6 @@ the real web app, Rasa server (socket.io channel) and action server."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 import urllib.error
@@ -15,21 +14,12 @@ import pytest
 
 from bot.settings import PROJECT_ROOT
 from harness.servers import _start, _stop, _wait_http, free_port, running_assistant
+from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS, ask, open_widget
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOT = PROJECT_ROOT / "docs" / "widget.png"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 if not Path(CHROMIUM).exists():
     pytest.skip(
@@ -71,18 +61,6 @@ def page(browser, servers):
     page.goto(servers[1] + "/")
     yield page
     context.close()
-
-
-def open_widget(page):
-    page.get_by_role("button", name="Chat with the hub assistant").click()
-    return page.get_by_role("textbox", name="Your message")
-
-
-def ask(page, text: str, expect: str):
-    box = page.get_by_role("textbox", name="Your message")
-    box.fill(text)
-    box.press("Enter")
-    page.locator(".msg.bot").filter(has_text=expect).last.wait_for(timeout=20_000)
 
 
 def test_ask_for_the_dresden_contact_and_call_by_link(page):

@@ -12,9 +12,12 @@ as failed attempts without waiting for the same timeout once per e-mail.
 The timeouts are RFC 5321's (minutes, ``bot.settings.SmtpTimeouts``): a server that
 stores a message and answers "250" late is waited for, not sent a second copy.
 
-One dispatcher at a time sends a row: it takes a lease first (``claimed_until``, one
-atomic UPDATE), longer than the longest conversation those timeouts allow, and the
-lease ends when the result is recorded. Clocks of dispatcher hosts must agree (NTP).
+Several dispatchers may run at once, and each row is sent by one: a dispatcher claims
+the next due row with ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (a row another
+is claiming is passed over, not waited for) and takes a lease on it in the same
+transaction (``claimed_until``), longer than the longest conversation those timeouts
+allow; the lease ends when the result is recorded. On SQLite the lease's conditional
+UPDATE alone decides. Clocks of dispatcher hosts must agree (NTP).
 
 When a mail can arrive twice: the server has the message once it has read its end,
 but the row is marked sent only when the "250" has arrived and been recorded. A
@@ -52,6 +55,7 @@ FIRST_RETRY = timedelta(seconds=15)
 LONGEST_RETRY = timedelta(minutes=30)
 COUNT_EVERY_SECONDS = 5.0
 LEASE_MARGIN = timedelta(minutes=1)  # beyond the conversation: recording its result
+ROUND_SIZE = 50  # rows a round claims at most, one after another
 QUIT_TIMEOUT = 30.0  # the goodbye after "250"; the e-mail is delivered either way
 
 DELIVERIES = Counter(
@@ -341,44 +345,48 @@ class Dispatcher:
         self.unrecorded: dict[int, DeliveryError | None] = {}
         db.create_schema(self.factory)
 
-    def _due(self) -> list[Due]:
-        now = utcnow()
-        with self.factory() as session:
-            rows = session.execute(
-                select(OutboxRow, EnquiryRow.conversation_id)
-                .join(EnquiryRow, OutboxRow.enquiry_id == EnquiryRow.id)
-                .where(
-                    OutboxRow.status == "pending",
-                    OutboxRow.next_attempt_at <= now,
-                    or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
+    def _claim_next(self, after_id: int) -> Due | None:
+        """The next due row after ``after_id``, taken for ``lease``; None when none is
+        left. On PostgreSQL ``FOR UPDATE SKIP LOCKED`` passes over a row another
+        dispatcher is taking, instead of waiting for it; the UPDATE's own condition
+        decides where the database has no row locks (SQLite writes one at a time)."""
+        while True:
+            now = utcnow()
+            due = or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now)
+            with self.factory.begin() as session:
+                found = session.execute(
+                    select(OutboxRow, EnquiryRow.conversation_id)
+                    .join(EnquiryRow, OutboxRow.enquiry_id == EnquiryRow.id)
+                    .where(
+                        OutboxRow.id > after_id,
+                        OutboxRow.status == "pending",
+                        OutboxRow.next_attempt_at <= now,
+                        due,
+                    )
+                    .order_by(OutboxRow.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True, of=OutboxRow)
+                ).first()
+                if found is None:
+                    return None
+                row, conversation = found
+                taken = session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id == row.id, OutboxRow.status == "pending", due)
+                    .values(claimed_until=now + self.lease)
+                    .execution_options(synchronize_session=False)
                 )
-                .order_by(OutboxRow.id)
-                .limit(50)
-            )
-            return [
-                Due(r.id, r.sender, r.recipient, r.message_id, r.raw, r.kind, conversation)
-                for r, conversation in rows
-            ]
-
-    def _claim(self, message_id: int) -> bool:
-        """Take the row for ``lease``; False when another dispatcher has it or it was
-        settled or erased meanwhile. One UPDATE: the database lets only one of two
-        dispatchers match (PostgreSQL re-checks the row after the other's commit,
-        SQLite writes one at a time)."""
-        now = utcnow()
-        with self.factory.begin() as session:
-            taken = session.execute(
-                update(OutboxRow)
-                .where(
-                    OutboxRow.id == message_id,
-                    OutboxRow.status == "pending",
-                    OutboxRow.next_attempt_at <= now,
-                    or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
-                )
-                .values(claimed_until=now + self.lease)
-                .execution_options(synchronize_session=False)
-            )
-            return taken.rowcount == 1
+                if taken.rowcount == 1:
+                    return Due(
+                        row.id,
+                        row.sender,
+                        row.recipient,
+                        row.message_id,
+                        row.raw,
+                        row.kind,
+                        conversation,
+                    )
+            after_id = row.id  # another dispatcher took it meanwhile
 
     def count_by_status(self) -> dict[tuple[str, str], int]:
         with self.factory() as session:
@@ -424,11 +432,14 @@ class Dispatcher:
             del self.unrecorded[message_id]
         sent = 0
         unreachable: Unreachable | None = None
-        for message in await loop.run_in_executor(None, self._due):
+        last_id = 0
+        for _ in range(ROUND_SIZE):
+            message = await loop.run_in_executor(None, self._claim_next, last_id)
+            if message is None:
+                break
+            last_id = message.id
             token = logs.conversation_id.set(message.conversation_id)
             try:
-                if not await loop.run_in_executor(None, self._claim, message.id):
-                    continue  # another dispatcher sends it
                 if unreachable is None:
                     outcome = await self._attempt(message)
                     if isinstance(outcome, Unreachable):

@@ -12,8 +12,9 @@ in 12 s from one client, none limited, slowed every other visitor's answers 20-f
   or Meta's servers, so one address carries all of their visitors; those are limited
   per conversation only, and the webhooks are signed.
 
-REST and socket.io share one bucket per address in a process (``RATE_LIMIT_CLIENT_BURST``,
-``RATE_LIMIT_CLIENT_PER_MINUTE``); the address is the peer's, or what a proxy in
+REST and socket.io share one bucket per address (``RATE_LIMIT_CLIENT_BURST``,
+``RATE_LIMIT_CLIENT_PER_MINUTE``), in Redis for all Rasa servers when it is configured
+(bot/shared_limits.py); the address is the peer's, or what a proxy in
 ``TRUSTED_PROXIES`` forwards (bot/ratelimit.py). Addresses are not logged: they are
 personal data.
 """
@@ -31,18 +32,20 @@ from typing import Iterator, Mapping
 from sanic import response
 from sanic.request import Request
 
-from bot import settings
-from bot.ratelimit import ClientLimits, Network, client_address, networks
+from bot import settings, shared_limits
+from bot.ratelimit import ClientLimits, Network, bucket_of, client_address, networks
 from nlu.server.metrics import CLIENT_LIMITED
 
 log = logging.getLogger(__name__)
 
 _over_limit: ContextVar[float] = ContextVar("client_over_limit_for", default=0.0)
+_slowed_down: ContextVar[list[float] | None] = ContextVar("slowed_down", default=None)
 
 
 @lru_cache(maxsize=1)
-def limits() -> ClientLimits:
-    return ClientLimits(**asdict(settings.get().client_rate_limit))
+def limits() -> shared_limits.Buckets:
+    limit = settings.get().client_rate_limit
+    return shared_limits.buckets("client", limit, ClientLimits(**asdict(limit)), bucket_of)
 
 
 @lru_cache(maxsize=1)
@@ -71,9 +74,9 @@ def address_of_socket(environ: Mapping) -> str:
     )
 
 
-def refused(address: str, channel: str) -> float:
+async def refused(address: str, channel: str) -> float:
     """0 if the client may go on (and counts it), else the seconds it should wait."""
-    wait = limits().allow(address)
+    wait = await limits().allow(address)
     if wait:
         CLIENT_LIMITED.labels(channel).inc()
         log.warning("a %s client is over its address's limit for %.0f s more", channel, wait)
@@ -88,14 +91,8 @@ def guard(blueprint, channel: str) -> None:
     async def refuse_a_client_over_its_limit(request: Request):
         if request.method != "POST":
             return None
-        wait = refused(address_of(request), channel)
-        if not wait:
-            return None
-        return response.json(
-            {"error": "too many requests from your address; please wait"},
-            status=429,
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
-        )
+        wait = await refused(address_of(request), channel)
+        return too_many(wait, "requests from your address") if wait else None
 
 
 @contextmanager
@@ -111,3 +108,26 @@ def over_limit(wait: float) -> Iterator[None]:
 
 def over_limit_for() -> float:
     return _over_limit.get()
+
+
+def note_slow_downs() -> list[float]:
+    """For the request being handled: the waits of the messages it carried that were
+    not read because their sender or client was over a limit (the REST channel answers
+    those with 429). Sanic handles each request in a task of its own."""
+    waits: list[float] = []
+    _slowed_down.set(waits)
+    return waits
+
+
+def slowed_down(wait: float) -> None:
+    waits = _slowed_down.get()
+    if waits is not None:
+        waits.append(wait)
+
+
+def too_many(wait: float, what: str) -> response.HTTPResponse:
+    return response.json(
+        {"error": f"too many {what}; please wait"},
+        status=429,
+        headers={"Retry-After": str(max(1, math.ceil(wait)))},
+    )

@@ -13,7 +13,8 @@ operators, not for visitors (they have the widget and the messengers).
   (nlu/channels/webhook.py), and Rasa's handler is given that parse: over 64 kB gets
   413, a body that is not an object with a text ``sender`` and ``message`` (and an
   object ``metadata``, if any) 400, never a 500 or the shared conversation "default".
-- A client address over its limit gets 429 before all that (nlu/channels/clients.py).
+- A client address over its limit gets 429 before all that (nlu/channels/clients.py),
+  and so does a conversation over its own (the message is not read).
 """
 
 from __future__ import annotations
@@ -77,6 +78,12 @@ class NamespacedRestInput(RestInput):
             if isinstance(message, HTTPResponse):
                 return message
             request.parsed_json = message  # what Rasa's handler reads: this checked parse
+            request.ctx.slowed_down = clients.note_slow_downs()
             return None
+
+        @blueprint.middleware("response")
+        async def too_many_from_this_sender(request: Request, _response: HTTPResponse):
+            waits = getattr(request.ctx, "slowed_down", None)
+            return clients.too_many(max(waits), "messages in this conversation") if waits else None
 
         return blueprint

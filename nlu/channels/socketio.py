@@ -59,7 +59,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid, environ, auth=None) -> bool:
             address = clients.address_of_socket(environ)
-            if clients.refused(address, self.name()):
+            if await clients.refused(address, self.name()):
                 return False
             accepted = await stock_connect(sid, environ, auth)
             if accepted is not False:
@@ -84,7 +84,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid, data) -> None:
-            wait = clients.refused(addresses.get(sid, "unknown"), self.name())
+            wait = await clients.refused(addresses.get(sid, "unknown"), self.name())
             session = sessions.get(sid)
             if session is None or not isinstance(data, dict):
                 log.info("a message before its socket's session_request was ignored")

@@ -271,13 +271,15 @@ async def _tell(owner, message, response: str, **values) -> None:
 
 
 def _handling_messages(original):
-    from bot import logs, settings
+    from bot import logs, settings, shared_limits
     from bot.ratelimit import SenderLimits
     from nlu.channels import clients
     from nlu.server.metrics import ANSWER_SECONDS, RATE_LIMITED, channel_label
 
     limit = settings.get().rate_limit
-    limits = SenderLimits(burst=limit.burst, per_minute=limit.per_minute)
+    limits = shared_limits.buckets(
+        "sender", limit, SenderLimits(burst=limit.burst, per_minute=limit.per_minute)
+    )
 
     async def slow_down(agent, message, wait: float) -> None:
         RATE_LIMITED.labels(channel_label(message.input_channel)).inc()
@@ -290,8 +292,9 @@ def _handling_messages(original):
         try:
             # a socket's client over its address's limit (nlu/channels/clients.py), or
             # the sender over theirs: either way asked to slow down, the message unread
-            wait = clients.over_limit_for() or limits.allow(message.sender_id)
+            wait = clients.over_limit_for() or await limits.allow(message.sender_id)
             if wait:
+                clients.slowed_down(wait)
                 return await slow_down(self, message, wait)
             return await original(self, message)
         finally:
@@ -395,6 +398,49 @@ CONVERSATION_ID_IN_ACTION_LOGS = Patch(
     "this names the conversation on every log line an action writes.",
 )
 
+
+def _waiting_for_locks(_original):
+    from rasa.core.lock_store import LOCK_LIFETIME, LockError
+
+    async def _acquire_lock(self, conversation_id, ticket, wait_time_in_seconds):
+        while True:
+            lock = self.get_lock(conversation_id)
+            if not lock:
+                break
+            if not lock.is_locked(ticket):
+                return lock
+            await asyncio.sleep(wait_time_in_seconds)
+            lock = self.get_lock(conversation_id)
+            if lock:  # Rasa's update_lock, and this waiter is alive: its ticket stays
+                lock.remove_expired_tickets()
+                for waiting in lock.tickets:
+                    if waiting.number == ticket:
+                        waiting.expires = time.time() + LOCK_LIFETIME
+                self.save_lock(lock)
+        raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
+
+    return _acquire_lock
+
+
+def _lock_store():
+    from rasa.core.lock_store import LockStore
+
+    return LockStore, "_acquire_lock"
+
+
+WAITERS_KEEP_THEIR_PLACE = Patch(
+    "waiters_keep_their_place",
+    "rasa",
+    _lock_store,
+    _waiting_for_locks,
+    "A message waiting for its conversation's lock holds a ticket that expires like the "
+    "holder's (TICKET_LOCK_LIFETIME). When a Rasa server dies holding a lock, its ticket "
+    "and the waiter's expire together, the queue is left empty, and the waiter, no "
+    "longer first in it, waits until the front door gives up (60 s, a 504). A waiter "
+    "renews its own ticket each time it looks: only a dead server's ticket runs out.",
+)
+
+
 RASA_PATCHES = (
     CACHED_ACTION_RESPONSE_VALIDATOR,
     CACHED_EVENT_CLASSES,
@@ -402,6 +448,7 @@ RASA_PATCHES = (
     ANSWER_WHEN_ACTION_SERVER_DOWN,
     SENDER_LIMITS_AND_ANSWER_TIMES,
     CUT_LONG_MESSAGES,
+    WAITERS_KEEP_THEIR_PLACE,
 )
 ACTION_SERVER_PATCHES = (CONVERSATION_ID_IN_ACTION_LOGS,)
 

@@ -118,7 +118,7 @@ class ForgettingInMemoryTrackerStore(ForgettingStore, InMemoryTrackerStore):
 
 
 class RestartSafeSQLTrackerStore(ForgettingStore, SQLTrackerStore):
-    patience = 10.0  # seconds; a restart takes a few, the balancer gives up after 30
+    patience = 10.0  # seconds; a restart takes a few, the front door gives up after 60
     pause = 0.5
     _outage_ends: float | None = None
 

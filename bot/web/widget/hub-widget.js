@@ -154,8 +154,12 @@
   }
 
   // --- connection -------------------------------------------------------------------
+  // the front door sends every request of one page to the same Rasa server by this
+  // (deploy/nginx.conf): long-polling needs it; random, so it says nothing of the visitor
+  var affinity = Array.prototype.map.call(window.crypto.getRandomValues(new Uint8Array(8)),
+    function (b) { return (b + 256).toString(16).slice(1); }).join("");
   var socket = window.io(server, { path: "/socket.io/", transports: ["websocket", "polling"],
-    reconnectionDelay: 500, reconnectionDelayMax: 3000 });
+    query: { affinity: affinity }, reconnectionDelay: 500, reconnectionDelayMax: 3000 });
   var pending = [];
   var typingTimer = null;
 
