@@ -1,7 +1,7 @@
 """Every patch of Rasa internals (nlu/server/patches.py): installed where it must be,
 once, only on the version it was written for, and behaving as Rasa does where it
 should: the cached action-response validation like Rasa's own, undelivered requests
-to the action server sent again, a waiter for a lock served after a dead holder."""
+to the action server sent again."""
 
 from __future__ import annotations
 
@@ -133,22 +133,3 @@ def test_a_server_that_never_listens_still_fails_after_the_retries():
     endpoint = EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook")
     with pytest.raises(aiohttp.ClientOSError):
         asyncio.run(endpoint.request(json={}))
-
-
-def test_a_message_waiting_behind_a_dead_servers_lock_gets_it_when_that_ticket_runs_out():
-    """A server killed while answering leaves its ticket in the shared lock store. Rasa's
-    waiter held a ticket of the same lifetime; both ran out together, and the waiter
-    was never served (in production: until nginx gave up, a 504 after 60 s)."""
-    from rasa.core.lock_store import InMemoryLockStore
-
-    store = InMemoryLockStore()
-    store.issue_ticket("conversation", lock_lifetime=0.5)  # the dead server's, never freed
-
-    async def next_message() -> float:
-        started = asyncio.get_running_loop().time()
-        async with store.lock("conversation", lock_lifetime=0.5, wait_time_in_seconds=0.1):
-            return asyncio.get_running_loop().time() - started
-
-    waited = asyncio.run(asyncio.wait_for(next_message(), timeout=5))
-    assert 0.4 < waited < 1.5
-    assert store.get_lock("conversation") is None  # and the waiter cleaned up after itself

@@ -399,48 +399,6 @@ CONVERSATION_ID_IN_ACTION_LOGS = Patch(
 )
 
 
-def _waiting_for_locks(_original):
-    from rasa.core.lock_store import LOCK_LIFETIME, LockError
-
-    async def _acquire_lock(self, conversation_id, ticket, wait_time_in_seconds):
-        while True:
-            lock = self.get_lock(conversation_id)
-            if not lock:
-                break
-            if not lock.is_locked(ticket):
-                return lock
-            await asyncio.sleep(wait_time_in_seconds)
-            lock = self.get_lock(conversation_id)
-            if lock:  # Rasa's update_lock, and this waiter is alive: its ticket stays
-                lock.remove_expired_tickets()
-                for waiting in lock.tickets:
-                    if waiting.number == ticket:
-                        waiting.expires = time.time() + LOCK_LIFETIME
-                self.save_lock(lock)
-        raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
-
-    return _acquire_lock
-
-
-def _lock_store():
-    from rasa.core.lock_store import LockStore
-
-    return LockStore, "_acquire_lock"
-
-
-WAITERS_KEEP_THEIR_PLACE = Patch(
-    "waiters_keep_their_place",
-    "rasa",
-    _lock_store,
-    _waiting_for_locks,
-    "A message waiting for its conversation's lock holds a ticket that expires like the "
-    "holder's (TICKET_LOCK_LIFETIME). When a Rasa server dies holding a lock, its ticket "
-    "and the waiter's expire together, the queue is left empty, and the waiter, no "
-    "longer first in it, waits until the front door gives up (60 s, a 504). A waiter "
-    "renews its own ticket each time it looks: only a dead server's ticket runs out.",
-)
-
-
 RASA_PATCHES = (
     CACHED_ACTION_RESPONSE_VALIDATOR,
     CACHED_EVENT_CLASSES,
@@ -448,7 +406,6 @@ RASA_PATCHES = (
     ANSWER_WHEN_ACTION_SERVER_DOWN,
     SENDER_LIMITS_AND_ANSWER_TIMES,
     CUT_LONG_MESSAGES,
-    WAITERS_KEEP_THEIR_PLACE,
 )
 ACTION_SERVER_PATCHES = (CONVERSATION_ID_IN_ACTION_LOGS,)
 
