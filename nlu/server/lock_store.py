@@ -49,7 +49,9 @@ class SharedRedisLockStore(RedisLockStore):
         super().__init__(**options)
 
     def _change(
-        self, conversation_id: Text, change: Callable[[Optional[TicketLock]], tuple]
+        self,
+        conversation_id: Text,
+        change: Callable[[Optional[TicketLock]], tuple[Result, object]],
     ) -> Result:
         key = self.key_prefix + conversation_id
         with self.red.pipeline() as pipe:
@@ -82,26 +84,17 @@ class SharedRedisLockStore(RedisLockStore):
         except Exception as error:  # as Rasa's: the caller expects a LockError
             raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
 
-    def _keeping_place(self, conversation_id: Text, ticket: int) -> None:
-        """Rasa's ``update_lock`` (expired tickets leave the queue), while this waiter,
+    def update_lock(self, conversation_id: Text, renewing: Optional[int] = None) -> None:
+        """Rasa's: expired tickets leave the queue; and the waiter holding ``renewing``,
         alive, renews its own."""
 
-        def renew(lock: Optional[TicketLock]):
-            if lock is None:
-                return None, KEEP
-            lock.remove_expired_tickets()
-            for waiting in lock.tickets:
-                if waiting.number == ticket:
-                    waiting.expires = time.time() + LOCK_LIFETIME
-            return None, lock
-
-        self._change(conversation_id, renew)
-
-    def update_lock(self, conversation_id: Text) -> None:
         def update(lock: Optional[TicketLock]):
             if lock is None:
                 return None, KEEP
             lock.remove_expired_tickets()
+            for waiting in lock.tickets:
+                if waiting.number == renewing:
+                    waiting.expires = time.time() + LOCK_LIFETIME
             return None, lock
 
         self._change(conversation_id, update)
@@ -128,5 +121,5 @@ class SharedRedisLockStore(RedisLockStore):
             if not lock.is_locked(ticket):
                 return lock
             await asyncio.sleep(wait_time_in_seconds)
-            self._keeping_place(conversation_id, ticket)
+            self.update_lock(conversation_id, renewing=ticket)
         raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
