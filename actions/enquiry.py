@@ -63,7 +63,6 @@ NO_ORGANISATION = {
     "keine",
     "nein",
 }
-TRANSCRIPT_LIMIT = 60  # last messages of the conversation given to the contact
 
 
 def reset_form() -> list[dict[str, Any]]:
@@ -215,7 +214,7 @@ def transcript(tracker: Tracker) -> list[dict]:
             lines.append(
                 {"who": who, "text": storable(event["text"]), "at": f"{at:%Y-%m-%d %H:%M:%S}"}
             )
-    return lines[-TRANSCRIPT_LIMIT:]
+    return lines[-conversations.TRANSCRIPT_LINES :]
 
 
 class ActionSubmitEnquiry(Action):

@@ -1,7 +1,8 @@
 """`make bench`: writes reports/bench.md and reports/bench.json and refreshes the
-table in docs/measurements.md. Takes about 4 minutes on 2 cores, plus 3-4 for the production layout's
-scaling section and 1-2 for the hostile one; `--only scaling` (or `hostile`) reruns that
-section alone, into the last full report."""
+table in docs/measurements.md. Takes about 4 minutes on 2 cores, plus 4 for the
+conversation-length section, 2 for knowledge-base size and stored conversations, 3-4 for
+the production layout's scaling section and 1-2 for the hostile one; `--only length`
+(or `growth`, `scaling`, `hostile`) reruns that section alone, into the last full report."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import clinc_oos, hostile, load, public_nlu, report, scaling
+from bench import clinc_oos, growth, hostile, length, load, public_nlu, report, scaling
 from bot.knowledge import document
 from bot.settings import PROJECT_ROOT
 from harness import heldout
@@ -163,7 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scaling-runs", type=int, default=2, help="repetitions of each level, scaling section"
     )
-    parser.add_argument("--only", choices=["scaling", "hostile"], help="run this section alone")
+    parser.add_argument(
+        "--only",
+        choices=["length", "growth", "scaling", "hostile"],
+        help="run this section alone",
+    )
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "reports")
     args = parser.parse_args(argv)
 
@@ -172,6 +177,12 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         if args.only is None:
             run_quality_and_speed(results, workdir, args)
+        if args.only in (None, "length"):
+            print("conversation length: 200 turns, one conversation after another ...", flush=True)
+            results["length"] = reported("length", length.run, workdir / "length", stock_assistant)
+        if args.only in (None, "growth"):
+            print("growth: knowledge-base size and stored conversations ...", flush=True)
+            results["growth"] = reported("growth", growth.run, workdir / "growth")
         if args.only in (None, "scaling"):
             print("scaling: one and two Rasa servers on PostgreSQL + Redis ...", flush=True)
             results["scaling"] = reported(
@@ -187,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         last = json.loads(previous.read_text()) if previous.exists() else {}
         alone = {**results[args.only], "run_alone_on": results["machine"]["date"]}
         results = {"machine": results["machine"], **last, args.only: alone}
+    (args.out / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    if args.only:
         markdown = (
             report.render(results) if "speed" in last else report.render_alone(results, args.only)
         )
@@ -195,10 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         report.update_summary(
             PROJECT_ROOT / "docs" / "measurements.md", report.summary_table(results)
         )
-    (args.out / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     (args.out / "bench.md").write_text(markdown, encoding="utf-8")
     print(markdown)
-    return 1 if any("failed" in results.get(s, {}) for s in ("scaling", "hostile")) else 0
+    sections = ("length", "growth", "scaling", "hostile")
+    return 1 if any("failed" in results.get(s, {}) for s in sections) else 0
 
 
 def run_quality_and_speed(results: dict, workdir: Path, args: argparse.Namespace) -> None:

@@ -16,6 +16,8 @@ TARGETS = {  # name -> (threshold, higher is better)
     "HWU64 fold 1 intent accuracy": (0.88, True),
     "CLINC150 false acceptance": (0.03, False),
     "p95 latency at 10 conversations (ms)": (100.0, False),
+    "turn 200 over turn 10, default layout": (1.3, False),
+    "turn 200 over turn 10, production layout": (1.3, False),
 }
 
 
@@ -33,10 +35,17 @@ def measured(results: dict) -> dict:
         "HWU64 fold 1 intent accuracy": results["hwu64"]["accuracy"],
         "CLINC150 false acceptance": results["clinc"]["false_acceptance"],
         "p95 latency at 10 conversations (ms)": _level(results["speed"]["ours"], 10)["p95_ms"],
+        **{
+            f"turn 200 over turn 10, {layout} layout": results["length"][layout]["growth"]
+            for layout in ("default", "production")
+            if "growth" in results.get("length", {}).get(layout, {})
+        },
     }
 
 
 def _fmt(name: str, value: float) -> str:
+    if "over" in name:
+        return f"{value:.2f}×"
     return f"{value:.0f}" if "ms" in name else f"{value:.1%}"
 
 
@@ -217,6 +226,8 @@ def render(results: dict) -> str:
         "",
         *speed_table(results),
         "",
+        *(length_section(results["length"]) if "length" in results else []),
+        *(growth_section(results["growth"]) if "growth" in results else []),
         *(scaling_section(results["scaling"]) if "scaling" in results else []),
         *(hostile_section(results["hostile"]) if "hostile" in results else []),
     ]
@@ -227,8 +238,99 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f}"
 
 
+LAYOUTS = {
+    "default": "this assistant, default layout (in memory)",
+    "production": "this assistant, production layout (PostgreSQL, Redis)",
+    "stock": "stock `rasa init`",
+}
+
+
+def length_section(length: dict) -> list[str]:
+    lines = ["## 5. Conversation length", ""]
+    if "failed" in length:
+        return [*lines, f"Not measured: it failed: {length['failed']}.", ""]
+    measured = [length[key] for key in LAYOUTS if "p50_ms" in length.get(key, {})]
+    marks = measured[0]["p50_ms"]
+    rows = [
+        "| | " + " | ".join(f"turn {m} (ms)" for m in marks) + " | turn 200 / turn 10 |",
+        "|---" * (len(marks) + 2) + "|",
+    ]
+    for key, name in LAYOUTS.items():
+        figures = length.get(key, {})
+        if "p50_ms" not in figures:
+            rows.append(f"| {name} | not measured: {figures.get('skipped', 'missing')} |")
+            continue
+        times = " | ".join(f"{v:.0f}" for v in figures["p50_ms"].values())
+        rows.append(f"| {name} | {times} | {figures['growth']:.2f}× |")
+    alone = f" (run alone on {length['run_alone_on']})" if length.get("run_alone_on") else ""
+    conversations = measured[0]["conversations"]
+    return [
+        *lines,
+        f"One Rasa server each, in one run{alone}: {conversations} conversations of 200 turns, "
+        "one after the other, the ten messages of section 4 in turn. Each figure is the median "
+        "answer time of the ten turns up to it, over all conversations. The tracker stores "
+        "read a window of each conversation (`nlu/server/window.py`), so a long one costs "
+        "what a short one does; stock Rasa reads, replays, featurises and sends its whole "
+        "history with every message.",
+        "",
+        *rows,
+        "",
+    ]
+
+
+def _growth_rows(label: str, measured: dict, describe) -> list[str]:
+    rows = [
+        f"| {label} | p50 / p95 (ms), 1 visitor | p50 / p95 (ms), 10 visitors | msg/s at 10 |",
+        "|---|---|---|---|",
+    ]
+    for key, figures in measured.items():
+        one, ten = figures["levels"]["1"], figures["levels"]["10"]
+        rows.append(
+            f"| {describe(key, figures)} | {_ms(one['p50_ms'])} / {_ms(one['p95_ms'])} | "
+            f"{_ms(ten['p50_ms'])} / {_ms(ten['p95_ms'])} | {ten['messages_per_s']:.1f} |"
+        )
+    return rows
+
+
+def growth_section(growth: dict) -> list[str]:
+    lines = ["## 6. Knowledge-base size and stored conversations", ""]
+    if "failed" in growth:
+        return [*lines, f"Not measured: it failed: {growth['failed']}.", ""]
+    alone = f" (run alone on {growth['run_alone_on']})" if growth.get("run_alone_on") else ""
+    stored = growth["stored"]
+    lines += [
+        f"Section 4's conversations{alone}, one run each: 1 visitor × 2 conversations, then "
+        "10 visitors × 2.",
+        "",
+        "**Knowledge-base size.** `data/knowledge_base.yml` with its organisations and topics "
+        'multiplied by generated ones ("Generated Partner 7", split between the hubs), '
+        "loaded into the assistant's database, and a spaCy pipeline built from it; the default "
+        "layout.",
+        "",
+        *_growth_rows(
+            "knowledge base",
+            growth["knowledge_base"],
+            lambda factor, f: (
+                f"{factor}× ({f['organisations']} organisations, {f['topics']} topics)"
+            ),
+        ),
+        "",
+        "**Stored conversations.** The production layout (PostgreSQL); before each row "
+        "PostgreSQL copies one real ten-turn conversation into the tracker database until it "
+        "holds that many others.",
+        "",
+    ]
+    if "skipped" in stored:
+        return [*lines, f"Not measured: {stored['skipped']}.", ""]
+    return [
+        *lines,
+        *_growth_rows("other conversations", stored, lambda count, _f: f"{int(count):,}"),
+        "",
+    ]
+
+
 def scaling_section(scaling: dict) -> list[str]:
-    lines = ["## 5. Scaling across instances (production layout)", ""]
+    lines = ["## 7. Scaling across instances (production layout)", ""]
     if "skipped" in scaling or "failed" in scaling:
         why = scaling.get("skipped") or f"it failed: {scaling['failed']}"
         return [*lines, f"Not measured: {why}.", ""]
@@ -275,7 +377,7 @@ def scaling_section(scaling: dict) -> list[str]:
 
 
 def hostile_section(hostile: dict) -> list[str]:
-    lines = ["## 6. Hostile input", ""]
+    lines = ["## 8. Hostile input", ""]
     if "failed" in hostile:
         return [*lines, f"Not measured: it failed: {hostile['failed']}.", ""]
     flood, before, during = hostile["flood"], hostile["visitor_before"], hostile["visitor_during"]
@@ -312,7 +414,12 @@ def hostile_section(hostile: dict) -> list[str]:
     ]
 
 
-SECTIONS_ALONE = {"scaling": scaling_section, "hostile": hostile_section}
+SECTIONS_ALONE = {
+    "length": length_section,
+    "growth": growth_section,
+    "scaling": scaling_section,
+    "hostile": hostile_section,
+}
 
 
 def render_alone(results: dict, section: str) -> str:

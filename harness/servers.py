@@ -168,16 +168,17 @@ def running_assistant(
     endpoints_extra: str = "",
     auth_token: str | None = None,
     database: str | None = None,
+    knowledge_base: Path | None = None,
 ) -> Iterator[Assistant]:
     """Action server + Rasa server (REST, HTTP API on 127.0.0.1 for trackers), on
     ``database`` (default: one of their own in ``workdir``) with the knowledge base
-    loaded; optionally the handoff dispatcher too."""
+    (default data/knowledge_base.yml) loaded; optionally the handoff dispatcher too."""
     if not model.exists():
         raise FileNotFoundError(f"{model} is missing: run `make train` first")
     rasa_port, action_port = free_port(), free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     database = database or f"sqlite:///{workdir / 'hub.db'}"
-    store.load_file(None, db.session_factory(database))
+    store.load_file(knowledge_base, db.session_factory(database))
     endpoints = workdir / "endpoints.yml"
     if "tracker_store:" not in endpoints_extra:  # the default layout's, as endpoints.yml
         endpoints_extra += (

@@ -43,6 +43,18 @@ def test_a_conversation_keeps_the_hub_it_is_about(assistant):
     assert WEBER_PHONE in ask(assistant, "and who is the contact there?", sender)
 
 
+def test_a_long_conversation_keeps_its_language_and_hub_past_the_read_window(assistant):
+    """The tracker stores read a long conversation's last turns (nlu/server/window.py):
+    what the visitor said forty turns ago still counts."""
+    sender = uuid.uuid4().hex
+    assert "Dr. Eric Weber" in ask(assistant, "Wer ist der Ansprechpartner in Leipzig?", sender)
+    for _ in range(40):
+        ask(assistant, "danke", sender)
+    partners = ask(assistant, "Welche Partner gibt es dort?", sender)
+    assert "Porsche" in partners and "Infineon" not in partners
+    assert WEBER_PHONE in ask(assistant, "und wie erreiche ich ihn?", sender)
+
+
 def test_routing_by_need_gives_one_contact_and_the_reason(assistant):
     answer = ask(assistant, "We build smart grid software for utilities, who should I talk to?")
     assert "Dr Eric Weber" in answer and "Lindner" not in answer

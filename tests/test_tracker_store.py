@@ -8,13 +8,23 @@ import time
 
 import pytest
 from rasa.core.brokers.broker import EventBroker
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, Restarted, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import conversations
+from bot.conversations import TRANSCRIPT_LINES
 from harness.production import PG, tracker_database
 from harness.servers import reachable
+from nlu.server import window
 from nlu.server.tracker_store import (
     ERASED_EVENT,
     ForgettingInMemoryTrackerStore,
@@ -119,3 +129,75 @@ def test_conversations_idle_past_the_retention_period_are_swept(store, monkeypat
     assert stored(store, "recent") is not None
     assert asyncio.run(store.sweep(now=time.time() + 2 * DAY)) == 1
     assert stored(store, "recent") is None
+
+
+# --- windows: what a long conversation costs to read ------------------------------------
+
+ONE_SLOT = {"slots": {"hub": {"type": "text", "mappings": [{"type": "custom"}]}}}
+
+
+def turn(tracker, number: int) -> None:
+    tracker.update(UserUttered(f"question {number}", intent={"name": "ask_hub"}))
+    if number == 1:
+        tracker.update(SlotSet("hub", "leipzig"))
+    tracker.update(ActionExecuted("action_answer_hub"))
+    tracker.update(BotUttered(f"answer {number}"))
+    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+
+
+def a_long_conversation(store, sender: str, turns: int):
+    """A conversation as the processor makes it: read, one turn added, saved."""
+    for number in range(1, turns + 1):
+        tracker = asyncio.run(store.get_or_create_tracker(sender))
+        turn(tracker, number)
+        save(store, tracker)
+    return asyncio.run(store.retrieve(sender))
+
+
+def texts(events) -> list[str]:
+    return [e.text for e in events if isinstance(e, (UserUttered, BotUttered)) and e.text]
+
+
+@pytest.fixture
+def windowed(store):
+    store.domain = Domain.from_dict(ONE_SLOT)
+    return store
+
+
+def test_a_long_conversation_is_read_as_its_last_turns_with_its_state(windowed):
+    tracker = a_long_conversation(windowed, "long", 120)
+    turns = [e for e in tracker.events if isinstance(e, ActionExecuted)]
+    assert len(turns) <= 2 * (window.TURNS_KEPT + window.TURNS_SPARE) + 1
+    assert tracker.get_slot("hub") == "leipzig"  # set in the first turn
+    assert tracker.latest_message.text == "question 120"
+    said = [f"{kind} {n}" for n in range(1, 121) for kind in ("question", "answer")]
+    assert texts(tracker.events)[-TRANSCRIPT_LINES:] == said[-TRANSCRIPT_LINES:]
+
+
+def test_the_event_broker_gets_every_event_of_a_long_conversation_once(windowed):
+    a_long_conversation(windowed, "long", 40)
+    streamed = [e.get("text") for e in windowed.event_broker.events if e["event"] == "user"]
+    assert streamed == [f"question {n}" for n in range(1, 41)]
+
+
+def test_the_sql_store_keeps_every_event_of_a_long_conversation(windowed):
+    if isinstance(windowed, ForgettingInMemoryTrackerStore):
+        pytest.skip("the in-memory store keeps the window only")
+    a_long_conversation(windowed, "long", 40)
+    everything = asyncio.run(windowed.retrieve_full_tracker("long"))
+    assert texts(everything.events) == [
+        f"{kind} {n}" for n in range(1, 41) for kind in ("question", "answer")
+    ]
+
+
+def test_a_visitor_back_after_the_session_expired_is_read_from_the_new_session(windowed):
+    a_long_conversation(windowed, "back", 30)
+    tracker = asyncio.run(windowed.retrieve("back"))
+    tracker.update(ActionExecuted(ACTION_SESSION_START_NAME))
+    tracker.update(SessionStarted())
+    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+    turn(tracker, 31)
+    save(windowed, tracker)
+    again = asyncio.run(windowed.retrieve("back"))
+    assert texts(again.events) == ["question 31", "answer 31"]
+    assert again.get_slot("hub") is None  # Rasa's session start carries no slot here

@@ -8,6 +8,13 @@ next message starts an empty conversation and Rasa's HTTP API shows nothing of i
 Retention: at most once every ``sweep_seconds`` a save also deletes the conversations
 idle for longer than ``CONVERSATION_RETENTION_DAYS``.
 
+Both read and write a window of each conversation, not all of it
+(nlu/server/window.py), so that a message costs the same at turn 200 as at turn 10:
+the in-memory store keeps only the window; the SQL store keeps every event, as Rasa
+does, and reads the window from a row of ``conversation_windows`` (its opening and
+the id of its first stored event). Each store streams to the event broker the events
+the tracker did not hold when it was read, without reading it again as Rasa does.
+
 The SQL store also carries conversations through a PostgreSQL restart.
 
 Rasa creates its engine without ``pool_pre_ping`` (with ``login_db``, a second time
@@ -24,6 +31,7 @@ nothing, a write stores only the events the database does not hold yet.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 
@@ -31,16 +39,28 @@ import sqlalchemy as sa
 from rasa.core.tracker_store import (
     InMemoryTrackerStore,
     SQLTrackerStore,
-    TrackerStore,
     create_engine_kwargs,
 )
-from rasa.shared.core.events import ActionExecuted, Restarted, UserUttered
+from rasa.shared.core.events import ActionExecuted, Event, Restarted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import conversations, settings
+from nlu.server import window
 
 log = logging.getLogger(__name__)
 
 ERASED_EVENT = "conversation_erased"
+KNOWN = "_hub_events_known"  # on a tracker: how many of its events the store holds
+READ_FROM = "_hub_read_from"  # on a tracker of the SQL store: (first event id, opening
+# length, whether the window moved as it was read)
+
+WINDOWS = sa.Table(
+    "conversation_windows",
+    sa.MetaData(),
+    sa.Column("sender_id", sa.String(255), primary_key=True),
+    sa.Column("first_event_id", sa.Integer, nullable=False),
+    sa.Column("opening", sa.Text, nullable=False),  # JSON list of events
+)
 
 
 def erasure_requested(tracker) -> bool:
@@ -65,11 +85,15 @@ class ForgettingStore:
     _next_sweep = 0.0
 
     async def save(self, tracker) -> None:
+        events = list(tracker.events)
+        if self.event_broker is not None:  # the broker counts an erased turn too
+            new = events[getattr(tracker, KNOWN, 0) :]
+            await self._stream_new_events(self.event_broker, new, tracker.sender_id)
         if erasure_requested(tracker):
-            await TrackerStore.stream_events(self, tracker)  # the broker counts the turn
             await self.erase(tracker.sender_id)
         else:
-            await self._save_turn(tracker)
+            await self._save_turn(tracker, events)
+        setattr(tracker, KNOWN, len(events))
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + self.sweep_seconds
             try:
@@ -101,10 +125,24 @@ class ForgettingInMemoryTrackerStore(ForgettingStore, InMemoryTrackerStore):
         super().__init__(*args, **kwargs)
         self._last_saved: dict[str, float] = {}
 
-    async def _save_turn(self, tracker) -> None:
-        last_event = tracker.events[-1].timestamp if tracker.events else time.time()
+    async def _save_turn(self, tracker, events: list[Event]) -> None:
+        last_event = events[-1].timestamp if events else time.time()
         self._last_saved[tracker.sender_id] = last_event  # as the SQL store's max(timestamp)
-        await InMemoryTrackerStore.save(self, tracker)
+        kept = window.kept(events, self.domain.slots, tracker.sender_id)
+        if kept is not None:
+            first, opening = kept
+            tracker = DialogueStateTracker.from_events(
+                tracker.sender_id, opening + events[first:], self.domain.slots
+            )
+        self.store[tracker.sender_id] = self.serialise_tracker(tracker)
+
+    async def _retrieve(self, sender_id, fetch_all_sessions):
+        """The window, the only part of a conversation this store keeps."""
+        if sender_id not in self.store:
+            return None
+        tracker = self.deserialise_tracker(sender_id, self.store[sender_id])
+        setattr(tracker, KNOWN, len(tracker.events))
+        return tracker
 
     async def _delete(self, sender_id: str) -> int:
         self._last_saved.pop(sender_id, None)
@@ -128,21 +166,105 @@ class RestartSafeSQLTrackerStore(ForgettingStore, SQLTrackerStore):
         self.engine.dispose()
         self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+        self.events = self.SQLEvent.__table__
+        WINDOWS.metadata.create_all(self.engine)
+        with self.engine.begin() as connection:  # a window's events, read by range
+            connection.execute(
+                sa.text("CREATE INDEX IF NOT EXISTS events_by_sender ON events (sender_id, id)")
+            )
 
     async def _retrieve(self, sender_id, fetch_events_from_all_sessions):
+        """Every event: Rasa's HTTP API (``retrieve_full_tracker``) shows them all."""
         return await self._patiently(super()._retrieve, sender_id, fetch_events_from_all_sessions)
 
-    async def stream_events(self, tracker) -> None:
-        """Done by :meth:`save` itself, once, not on each attempt to write."""
+    async def retrieve(self, sender_id):
+        """The conversation's window: its opening and the events from its first on."""
+        found = await self._patiently(self._in_thread, lambda c: self._read(c, sender_id))
+        if found is None:
+            return None
+        first_id, opening, rows = found
+        events = [Event.from_parameters(d) for d in opening + [json.loads(r.data) for r in rows]]
+        start = window.session_start(events)
+        if start:  # a real session began in the window: Rasa reads from there
+            first_id, opening, events = rows[start - len(opening)].id, [], events[start:]
+        tracker = DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+        setattr(tracker, KNOWN, len(events))
+        setattr(tracker, READ_FROM, (first_id, len(opening), bool(start)))
+        return tracker
 
-    async def _save_turn(self, tracker) -> None:
-        await TrackerStore.stream_events(self, tracker)
-        await self._patiently(SQLTrackerStore.save, self, tracker)
+    def _read(self, connection, sender_id):
+        start = connection.execute(
+            sa.select(WINDOWS.c.first_event_id, WINDOWS.c.opening).where(
+                WINDOWS.c.sender_id == sender_id
+            )
+        ).first()
+        query = sa.select(self.events.c.id, self.events.c.data).where(
+            self.events.c.sender_id == sender_id
+        )
+        if start is not None:
+            query = query.where(self.events.c.id >= start.first_event_id)
+        rows = connection.execute(query.order_by(self.events.c.id)).all()
+        if not rows:
+            return None
+        if start is None:  # a conversation shorter than a window
+            return rows[0].id, [], rows
+        return start.first_event_id, json.loads(start.opening), rows
+
+    async def _save_turn(self, tracker, events: list[Event]) -> None:
+        *read_from, moved = getattr(tracker, READ_FROM, (None, 0, False))
+        kept = window.kept(events, self.domain.slots, tracker.sender_id)
+        if kept is None and moved:
+            kept = (read_from[1], [])  # the window as read, stored for the next read
+        await self._patiently(
+            self._in_thread, lambda c: self._write(c, tracker.sender_id, events, read_from, kept)
+        )
+
+    def _write(self, connection, sender_id, events, read_from, kept) -> None:
+        """The events the database does not hold yet (so a retry stores none twice), and
+        the new window's start when the window moves."""
+        first_id, opening = read_from
+        since = self.events.c.sender_id == sender_id
+        if first_id is not None:
+            since = since & (self.events.c.id >= first_id)
+        stored = connection.execute(sa.select(sa.func.count()).where(since)).scalar_one()
+        new = events[opening + stored :]
+        if new:
+            connection.execute(sa.insert(self.events), [self._row(sender_id, e) for e in new])
+        if kept is None:
+            return
+        first, new_opening = kept
+        ids = connection.execute(
+            sa.select(self.events.c.id).where(since).order_by(self.events.c.id)
+        ).scalars()
+        connection.execute(sa.delete(WINDOWS).where(WINDOWS.c.sender_id == sender_id))
+        connection.execute(
+            sa.insert(WINDOWS).values(
+                sender_id=sender_id,
+                first_event_id=list(ids)[first - opening],
+                opening=json.dumps([e.as_dict() for e in new_opening]),
+            )
+        )
+
+    @staticmethod
+    def _row(sender_id: str, event: Event) -> dict:
+        """A row as Rasa's SQLTrackerStore.save writes it."""
+        data = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
 
     async def _delete(self, sender_id: str) -> int:
-        events = self.SQLEvent.__table__
-        statement = sa.delete(events).where(events.c.sender_id == sender_id)
-        return await self._patiently(self._in_thread, lambda c: c.execute(statement).rowcount)
+        def delete(connection) -> int:
+            connection.execute(sa.delete(WINDOWS).where(WINDOWS.c.sender_id == sender_id))
+            statement = sa.delete(self.events).where(self.events.c.sender_id == sender_id)
+            return connection.execute(statement).rowcount
+
+        return await self._patiently(self._in_thread, delete)
 
     async def _delete_idle(self, cutoff: float) -> int:
         events = self.SQLEvent.__table__
@@ -154,6 +276,7 @@ class RestartSafeSQLTrackerStore(ForgettingStore, SQLTrackerStore):
 
         def delete_idle(connection) -> int:
             count = len(connection.execute(idle).scalars().all())
+            connection.execute(sa.delete(WINDOWS).where(WINDOWS.c.sender_id.in_(idle)))
             connection.execute(sa.delete(events).where(events.c.sender_id.in_(idle)))
             return count
 
