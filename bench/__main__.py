@@ -1,8 +1,9 @@
 """`make bench`: writes reports/bench.md and reports/bench.json and refreshes the
-table in docs/measurements.md. Takes about 4 minutes on 2 cores, plus 4 for the
-conversation-length section, 2 for knowledge-base size and stored conversations, 3-4 for
-the production layout's scaling section and 1-2 for the hostile one; `--only length`
-(or `growth`, `scaling`, `hostile`) reruns that section alone, into the last full report."""
+table in docs/measurements.md. Takes about 8 minutes on 2 cores, plus 4 for the
+conversation-length section, 2 for knowledge-base size and stored conversations, 2 for
+actions in or out of process, 3-4 for the production layout's scaling section and 1-2
+for the hostile one; `--only length` (or `growth`, `hop`, `scaling`, `hostile`) reruns
+that section alone, into the last full report."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import clinc_oos, growth, hostile, length, load, public_nlu, report, scaling
+from bench import clinc_oos, growth, hop, hostile, length, load, public_nlu, report, scaling
 from bot.knowledge import document
 from bot.settings import PROJECT_ROOT
 from harness import heldout
@@ -131,7 +132,7 @@ def speed_of_ours(workdir: Path, runs: int) -> dict:
         levels = load.measure(assistant.url, runs)
         memory = {
             "rasa_mb": load.peak_rss_mb(assistant.rasa.pid),
-            "actions_mb": load.peak_rss_mb(assistant.actions.pid),
+            "actions_mb": load.peak_rss_mb(assistant.actions.pid) if assistant.actions else 0,
         }
     return {"training": training, "startup_s": startup, "levels": levels, "memory": memory}
 
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["length", "growth", "scaling", "hostile"],
+        choices=["length", "growth", "hop", "scaling", "hostile"],
         help="run this section alone",
     )
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "reports")
@@ -183,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.only in (None, "growth"):
             print("growth: knowledge-base size and stored conversations ...", flush=True)
             results["growth"] = reported("growth", growth.run, workdir / "growth")
+        if args.only in (None, "hop"):
+            print("actions over HTTP or in the Rasa server ...", flush=True)
+            results["hop"] = reported("hop", hop.run, workdir / "hop")
         if args.only in (None, "scaling"):
             print("scaling: one and two Rasa servers on PostgreSQL + Redis ...", flush=True)
             results["scaling"] = reported(
@@ -199,18 +203,15 @@ def main(argv: list[str] | None = None) -> int:
         alone = {**results[args.only], "run_alone_on": results["machine"]["date"]}
         results = {"machine": results["machine"], **last, args.only: alone}
     (args.out / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    if args.only:
-        markdown = (
-            report.render(results) if "speed" in last else report.render_alone(results, args.only)
-        )
-    else:
-        markdown = report.render(results)
+    complete = "speed" in results  # a full report, with this section rerun or not
+    markdown = report.render(results) if complete else report.render_alone(results, args.only)
+    if complete:
         report.update_summary(
             PROJECT_ROOT / "docs" / "measurements.md", report.summary_table(results)
         )
     (args.out / "bench.md").write_text(markdown, encoding="utf-8")
     print(markdown)
-    sections = ("length", "growth", "scaling", "hostile")
+    sections = ("length", "growth", "hop", "scaling", "hostile")
     return 1 if any("failed" in results.get(s, {}) for s in sections) else 0
 
 

@@ -13,13 +13,7 @@ import yaml
 
 from bench import load
 from bot.settings import PROJECT_ROOT
-from harness.production import (
-    PG,
-    production_env,
-    shared_endpoints,
-    tracker_database,
-    unavailable,
-)
+from harness.production import PG, one_server, unavailable
 from harness.servers import running_assistant
 
 FACTORS = (1, 2, 5)
@@ -106,14 +100,8 @@ def stored_conversations(workdir: Path) -> dict:
     if reason:
         return {"skipped": reason}
     results = {}
-    with (
-        tracker_database("stored") as database,
-        running_assistant(
-            workdir / "stored",
-            extra_env=production_env(database),
-            endpoints_extra=shared_endpoints(),
-        ) as assistant,
-    ):
+    with one_server(workdir / "stored", "stored") as assistant:
+        database = assistant.env["TRACKER_DB_NAME"]
         for message in load.MESSAGES:
             assistant.send("template", message)
         present = 0

@@ -116,7 +116,8 @@ async def _refusal_seconds(url: str) -> dict:
         try:
             async with session.post(url, data=body) as answer:
                 status = answer.status
-        except aiohttp.ClientError as error:  # the server may close while we still send
+        # the server may close while we still send: aiohttp's error, or the socket's
+        except (aiohttp.ClientError, ConnectionError) as error:
             status = type(error).__name__
     return {"status": status, "seconds": time.perf_counter() - started}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.load import MESSAGES, TIMEOUT
-from harness.production import production_env, shared_endpoints, tracker_database, unavailable
+from harness.production import one_server, unavailable
 from harness.servers import running_assistant
 
 MARKS = (10, 50, 100, 200)  # turns reported
@@ -71,14 +71,7 @@ def run(workdir: Path, stock, conversations: int = 3) -> dict:
     if reason:
         results["production"] = {"skipped": reason}
     else:
-        with (
-            tracker_database("length") as database,
-            running_assistant(
-                workdir / "production",
-                extra_env=production_env(database),
-                endpoints_extra=shared_endpoints(),
-            ) as assistant,
-        ):
+        with one_server(workdir / "production", "length") as assistant:
             results["production"] = measure(assistant.url, conversations)
     with stock(workdir / "stock") as reference:
         results["stock"] = measure(reference["url"], conversations)

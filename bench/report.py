@@ -44,7 +44,7 @@ def measured(results: dict) -> dict:
 
 
 def _fmt(name: str, value: float) -> str:
-    if "over" in name:
+    if name.startswith("turn "):
         return f"{value:.2f}×"
     return f"{value:.0f}" if "ms" in name else f"{value:.1%}"
 
@@ -63,6 +63,11 @@ def targets_table(results: dict) -> list[str]:
 
 def _run(measurement: dict) -> str:
     return f"{measurement['seconds']:.0f} s, peak {measurement['peak_mb']:.0f} MB"
+
+
+def _memory(memory: dict) -> str:
+    rasa = f"Rasa {memory['rasa_mb']:.0f} MB"
+    return f"{rasa} + actions {memory['actions_mb']:.0f} MB" if memory["actions_mb"] else rasa
 
 
 def speed_table(results: dict) -> list[str]:
@@ -87,8 +92,8 @@ def speed_table(results: dict) -> list[str]:
         "|---|---|---|",
         f"| training | {_run(ours['training'])} | {_run(stock['training'])} |",
         f"| start to first answer | {ours['startup_s']:.1f} s | {stock['startup_s']:.1f} s |",
-        f"| peak memory serving | Rasa {ours['memory']['rasa_mb']:.0f} MB + actions "
-        f"{ours['memory']['actions_mb']:.0f} MB | Rasa {stock['memory']['rasa_mb']:.0f} MB |",
+        f"| peak memory serving | {_memory(ours['memory'])} | "
+        f"Rasa {stock['memory']['rasa_mb']:.0f} MB |",
         f"| errors under load | {sum(x['errors'] for x in ours['levels'])} |"
         f" {sum(x['errors'] for x in stock['levels'])} |",
     ]
@@ -228,6 +233,7 @@ def render(results: dict) -> str:
         "",
         *(length_section(results["length"]) if "length" in results else []),
         *(growth_section(results["growth"]) if "growth" in results else []),
+        *(hop_section(results["hop"]) if "hop" in results else []),
         *(scaling_section(results["scaling"]) if "scaling" in results else []),
         *(hostile_section(results["hostile"]) if "hostile" in results else []),
     ]
@@ -329,8 +335,38 @@ def growth_section(growth: dict) -> list[str]:
     ]
 
 
+def hop_section(hop: dict) -> list[str]:
+    lines = ["## 7. Actions over HTTP or in the Rasa server", ""]
+    if "failed" in hop:
+        return [*lines, f"Not measured: it failed: {hop['failed']}.", ""]
+    alone = f" (run alone on {hop['run_alone_on']})" if hop.get("run_alone_on") else ""
+    rows = [
+        "| concurrent conversations | over HTTP p50 / p95 (ms) | msg/s |"
+        " in the Rasa server p50 / p95 (ms) | msg/s |",
+        "|---|---|---|---|---|",
+    ]
+    for http, inside in zip(hop["http"], hop["in_process"], strict=True):
+        rows.append(
+            f"| {http['concurrency']} | {_ms(http['p50_ms'])} / {_ms(http['p95_ms'])} | "
+            f"{http['messages_per_s']:.1f} | {_ms(inside['p50_ms'])} / "
+            f"{_ms(inside['p95_ms'])} | {inside['messages_per_s']:.1f} |"
+        )
+    return [
+        *lines,
+        "The default layout twice, running side by side: custom actions called over HTTP on "
+        "the action server (one kept connection), and run by the Rasa server itself "
+        "(`action_endpoint: {actions_module: actions}`, nlu/server/in_process_actions.py). "
+        f"Section 4's conversations, each level on one and at once on the other; the medians of "
+        f"{hop['runs']} runs{alone}. On {hop['cores']} cores the action server is a second "
+        "process the other core can run; in the Rasa server the actions share its one.",
+        "",
+        *rows,
+        "",
+    ]
+
+
 def scaling_section(scaling: dict) -> list[str]:
-    lines = ["## 7. Scaling across instances (production layout)", ""]
+    lines = ["## 8. Scaling across instances (production layout)", ""]
     if "skipped" in scaling or "failed" in scaling:
         why = scaling.get("skipped") or f"it failed: {scaling['failed']}"
         return [*lines, f"Not measured: {why}.", ""]
@@ -377,7 +413,7 @@ def scaling_section(scaling: dict) -> list[str]:
 
 
 def hostile_section(hostile: dict) -> list[str]:
-    lines = ["## 8. Hostile input", ""]
+    lines = ["## 9. Hostile input", ""]
     if "failed" in hostile:
         return [*lines, f"Not measured: it failed: {hostile['failed']}.", ""]
     flood, before, during = hostile["flood"], hostile["visitor_before"], hostile["visitor_during"]
@@ -417,6 +453,7 @@ def hostile_section(hostile: dict) -> list[str]:
 SECTIONS_ALONE = {
     "length": length_section,
     "growth": growth_section,
+    "hop": hop_section,
     "scaling": scaling_section,
     "hostile": hostile_section,
 }

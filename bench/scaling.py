@@ -9,14 +9,7 @@ import uuid
 from pathlib import Path
 
 from bench import load
-from harness.production import (
-    front_door,
-    production_env,
-    shared_endpoints,
-    tracker_database,
-    unavailable,
-)
-from harness.servers import running_assistant
+from harness.production import front_door, one_server, unavailable
 
 # concurrent visitors -> conversations each (bench/load.py); 1 visitor says little about
 # scaling and the budget for this section is a few minutes, servers' start included
@@ -32,15 +25,7 @@ def run(workdir: Path, runs: int = 2) -> dict:
         return {"skipped": reason, "cores": os.cpu_count()}
     workdir.mkdir(parents=True, exist_ok=True)
     levels = []
-    with (
-        tracker_database("bench") as database,
-        running_assistant(
-            workdir,
-            extra_env=production_env(database),
-            endpoints_extra=shared_endpoints(),
-            auth_token=uuid.uuid4().hex,
-        ) as first,
-    ):
+    with one_server(workdir, "bench", auth_token=uuid.uuid4().hex) as first:
         print("  starting a second Rasa server ...", flush=True)
         second = first.another_instance()
         with (

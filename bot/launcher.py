@@ -75,11 +75,11 @@ def plan(production: bool) -> Plan:
     front = f"http://localhost:{current.front_door_port}"
     public = front if production else f"http://localhost:{rasa_ports[0]}"
     web = front if production else f"http://localhost:{current.web_port}"
+    local_actions = f"http://127.0.0.1:{action_port}/webhook" if current.action_server else ""
     env = {
         "DISPATCHER_PORT": str(dispatcher_port),
-        "ACTION_ENDPOINT_URL": os.environ.get(
-            "ACTION_ENDPOINT_URL", f"http://127.0.0.1:{action_port}/webhook"
-        ),
+        # empty: each Rasa server runs the actions itself (endpoints.yml)
+        "ACTION_ENDPOINT_URL": os.environ.get("ACTION_ENDPOINT_URL", local_actions),
         "RASA_PUBLIC_URL": os.environ.get("RASA_PUBLIC_URL", public),
         "CORS_ORIGINS": os.environ.get(
             "CORS_ORIGINS", ",".join(dict.fromkeys([web, f"http://localhost:{current.web_port}"]))
@@ -87,15 +87,16 @@ def plan(production: bool) -> Plan:
         "RASA_SERVERS": ",".join(f"127.0.0.1:{port}" for port in rasa_ports),
     }
     python = str(BIN / "python")
+    action_server = Service(
+        "actions",
+        "action server",
+        [python, "-m", "actions.server", "--actions", "actions", "--port", str(action_port)],
+        current.action_server_host,
+        action_port,
+        f"http://127.0.0.1:{action_port}/health",
+    )
     services = [
-        Service(
-            "actions",
-            "action server",
-            [python, "-m", "actions.server", "--actions", "actions", "--port", str(action_port)],
-            current.action_server_host,
-            action_port,
-            f"http://127.0.0.1:{action_port}/health",
-        ),
+        *([action_server] if current.action_server else []),
         Service(
             "dispatcher",
             "handoff dispatcher",
@@ -320,8 +321,8 @@ def run(production: bool, logs: Path) -> int:
 
 
 def shell(logs: Path) -> int:
-    """``make shell``: the action server and the dispatcher in the background, the
-    conversation in this terminal."""
+    """``make shell``: the dispatcher (and with ``ACTION_SERVER=on`` the action server)
+    in the background, the conversation in this terminal."""
     launch = plan(production=False)
     background = [s for s in launch.services if s.name in ("actions", "dispatcher")]
     taken = taken_ports(background)

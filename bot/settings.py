@@ -142,6 +142,9 @@ class Settings:
     facebook: Facebook | None
     # who may call what (bot/conversations.py, actions/server.py, nlu/channels/rest.py)
     session_secret: str  # signs the widget's session ids; shared by all Rasa servers
+    action_server: (
+        bool  # False: each Rasa server runs the actions (nlu/server/in_process_actions.py)
+    )
     action_server_token: str | None  # the Rasa servers' bearer token at the action server
     action_server_host: str
     rest_token: str | None  # None: the REST channel is open (development, loopback)
@@ -340,6 +343,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         telegram=_telegram(read),
         facebook=_facebook(read),
         session_secret=read.text("SESSION_SECRET") or secrets.token_hex(32),
+        action_server=read.choice("ACTION_SERVER", "off", ("off", "on")) == "on",
         action_server_token=read.optional("ACTION_SERVER_TOKEN"),
         action_server_host=read.text("ACTION_SERVER_HOST", "127.0.0.1"),
         rest_token=read.optional("REST_TOKEN"),

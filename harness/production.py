@@ -154,6 +154,22 @@ class Layout:
 
 
 @contextmanager
+def one_server(workdir: Path, purpose: str, **options) -> Iterator[Assistant]:
+    """One Rasa server on endpoints.prod.yml's stores: a fresh tracker database named for
+    ``purpose`` (dropped afterwards) and this machine's Redis; no front door."""
+    with (
+        tracker_database(purpose) as database,
+        running_assistant(
+            workdir,
+            extra_env=production_env(database),
+            endpoints_extra=shared_endpoints(),
+            **options,
+        ) as assistant,
+    ):
+        yield assistant
+
+
+@contextmanager
 def two_servers_behind_the_door(
     workdir: Path, database: str, extra_env: dict[str, str] | None = None, **options
 ) -> Iterator[Layout]:

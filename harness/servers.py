@@ -93,7 +93,7 @@ class Assistant:
     url: str
     action_url: str
     rasa: subprocess.Popen
-    actions: subprocess.Popen
+    actions: subprocess.Popen | None  # None: the Rasa server runs the actions
     database: str
     rasa_command: list[str]
     env: dict[str, str]
@@ -169,10 +169,13 @@ def running_assistant(
     auth_token: str | None = None,
     database: str | None = None,
     knowledge_base: Path | None = None,
+    actions_in_process: bool = True,
 ) -> Iterator[Assistant]:
-    """Action server + Rasa server (REST, HTTP API on 127.0.0.1 for trackers), on
+    """A Rasa server (REST, HTTP API on 127.0.0.1 for trackers), on
     ``database`` (default: one of their own in ``workdir``) with the knowledge base
-    (default data/knowledge_base.yml) loaded; optionally the handoff dispatcher too."""
+    (default data/knowledge_base.yml) loaded; optionally the handoff dispatcher too. The
+    Rasa server runs the actions itself, as the endpoints files say by default, unless
+    ``actions_in_process`` is False: then an action server runs them."""
     if not model.exists():
         raise FileNotFoundError(f"{model} is missing: run `make train` first")
     rasa_port, action_port = free_port(), free_port()
@@ -184,12 +187,13 @@ def running_assistant(
         endpoints_extra += (
             "\ntracker_store:\n  type: nlu.server.tracker_store.ForgettingInMemoryTrackerStore\n"
         )
-    endpoints.write_text(
-        f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
+    action_endpoint = (
+        "action_endpoint:\n  actions_module: actions\n"
+        if actions_in_process
+        else f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
         "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
-        f"{endpoints_extra}",
-        encoding="utf-8",
     )
+    endpoints.write_text(action_endpoint + endpoints_extra, encoding="utf-8")
     env = {
         "RATE_LIMIT_BURST": "200",  # tests type faster than people; tests of the limit set theirs
         "RATE_LIMIT_CLIENT_BURST": "100000",  # and all come from 127.0.0.1
@@ -203,18 +207,15 @@ def running_assistant(
         **(extra_env or {}),
     }
     bin_dir = Path(sys.executable).parent
-    actions = _start(
-        [
-            sys.executable,
-            "-m",
-            "actions.server",
-            "--actions",
-            "actions",
-            "--port",
-            str(action_port),
-        ],
-        workdir / "actions.log",
-        env,
+    actions = (
+        None
+        if actions_in_process
+        else _start(
+            [sys.executable, "-m", "actions.server", "--actions", "actions"]
+            + ["--port", str(action_port)],
+            workdir / "actions.log",
+            env,
+        )
     )
     rasa_command = [
         str(bin_dir / "rasa"),
@@ -252,13 +253,15 @@ def running_assistant(
         auth_token=auth_token,
     )
     try:
-        _wait_http(f"{assistant.action_url}/health", actions, timeout, workdir / "actions.log")
+        if actions is not None:
+            _wait_http(f"{assistant.action_url}/health", actions, timeout, workdir / "actions.log")
         _wait_http(f"{assistant.url}/", rasa, timeout, workdir / "rasa.log")
         yield assistant
     finally:
         for process in [assistant.rasa, *assistant.others]:  # a test may have restarted one
             _stop(process)
-        _stop(actions)
+        if actions is not None:
+            _stop(actions)
         if dispatcher:
             _stop(dispatcher)
 

@@ -71,7 +71,7 @@ def platforms():
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory, smtp):
-    """The action server, Rasa server and handoff dispatcher, sending to ``smtp``."""
+    """The Rasa server (running the actions) and handoff dispatcher, sending to ``smtp``."""
     with running_assistant(
         tmp_path_factory.mktemp("assistant"), extra_env=smtp.env, with_dispatcher=True
     ) as running:

@@ -3,6 +3,8 @@ dispatcher and an SMTP server (aiosmtpd)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from harness.servers import Visitor
@@ -127,3 +129,21 @@ def test_a_nul_in_the_address_is_refused_with_the_reason_and_an_idn_address_deli
     assert wait_until(lambda: len(delivered()) == 2)
     to_contact = next(m for m in delivered() if "lindner@example.org" in m["To"])
     assert str(to_contact["Reply-To"]) == "Jana Müller <jana@xn--mller-kva.de>"
+
+
+def test_an_enquiry_late_in_a_long_conversation_carries_its_earliest_messages(assistant):
+    """The tracker store reads the last turns of a conversation (nlu/server/window.py);
+    the contact still reads the messages before them, up to the transcript's 60."""
+    visitor = Visitor(assistant)
+    visitor.says("Who is the contact for Dresden?")
+    for _ in range(14):
+        visitor.says("thanks")
+    visitor.writes_enquiry_up_to_consent()
+    visitor.says("/affirm")
+    visitor.says("/affirm")
+    [enquiry] = visitor.enquiries()
+    transcript = json.loads(enquiry.transcript)
+    assert transcript[0] == {**transcript[0], "who": "visitor"}
+    assert transcript[0]["text"] == "Who is the contact for Dresden?"
+    assert "Dr Sebastian Lindner" in transcript[1]["text"]
+    assert [line["text"] for line in transcript].count("thanks") == 14

@@ -15,7 +15,7 @@ WEBER_PHONE = "+49 (0)341 355 785 70"
 
 @pytest.fixture(scope="module")
 def assistant_without_actions(tmp_path_factory):
-    with running_assistant(tmp_path_factory.mktemp("faults")) as running:
+    with running_assistant(tmp_path_factory.mktemp("faults"), actions_in_process=False) as running:
         _stop(running.actions)  # the action server goes down
         yield running
 

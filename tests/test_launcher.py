@@ -86,3 +86,21 @@ def test_one_process_dying_stops_the_others_and_says_which(environment, tmp_path
     assert "dispatcher.log) ends with:" in output and "dispatcher started" in output
     for name in PORTS:  # every other process is gone with it
         assert not port_taken("127.0.0.1", int(environment[name])), name
+
+
+@pytest.mark.parametrize("production", [False, True])
+def test_the_rasa_servers_run_the_actions_unless_an_action_server_is_asked_for(
+    monkeypatch, production
+):
+    from bot import launcher, settings
+
+    monkeypatch.setenv("RASA_AUTH_TOKEN", "launcher-test")
+    monkeypatch.delenv("ACTION_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("ACTION_PORT", "5999")
+    for asked, url in (("off", ""), ("on", "http://127.0.0.1:5999/webhook")):
+        monkeypatch.setenv("ACTION_SERVER", asked)
+        settings.reset()
+        plan = launcher.plan(production)
+        assert plan.env["ACTION_ENDPOINT_URL"] == url
+        assert ("actions" in [s.name for s in plan.services]) is (asked == "on")
+    settings.reset()

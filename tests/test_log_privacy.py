@@ -100,13 +100,23 @@ def fill_in(visitor: Visitor, data: dict[str, str]) -> str:
     return visitor.says("/affirm")  # consent; the summary
 
 
-@pytest.fixture(scope="module", params=["text", "json"])
+# LOG_FORMAT, and where the actions run: in the Rasa server (the default), or on the
+# action server (ACTION_SERVER=on)
+LAYOUTS = [("text", "in-process"), ("json", "in-process"), ("json", "action-server")]
+
+
+@pytest.fixture(scope="module", params=LAYOUTS, ids=["-".join(p) for p in LAYOUTS])
 def conversations(request, tmp_path_factory, smtp):
-    """The three conversations in LOG_FORMAT ``request.param``; every log afterwards,
-    with the servers stopped, and the visitors' REST sender ids."""
-    workdir = tmp_path_factory.mktemp(f"log-privacy-{request.param}")
+    """The three conversations in one of the LAYOUTS; every log afterwards, with the
+    servers stopped, and the visitors' REST sender ids."""
+    log_format, actions_run = request.param
+    workdir = tmp_path_factory.mktemp(f"log-privacy-{log_format}-{actions_run}")
+    smtp.mailbox.messages.clear()  # each layout's database numbers its enquiries from 1
     with running_assistant(
-        workdir, extra_env={**smtp.env, "LOG_FORMAT": request.param}, with_dispatcher=True
+        workdir,
+        extra_env={**smtp.env, "LOG_FORMAT": log_format},
+        with_dispatcher=True,
+        actions_in_process=actions_run == "in-process",
     ) as assistant:
         whole = Visitor(assistant)
         assert WHOLE["text"] in fill_in(whole, WHOLE)
@@ -134,7 +144,9 @@ def conversations(request, tmp_path_factory, smtp):
         for path in sorted(workdir.glob("*.log"))
     }
     senders = {"failing": failing.sender, "refused": refused.sender}
-    return request.param, texts, senders
+    if actions_run == "in-process":  # the actions write to the Rasa server's log
+        texts["actions.log"] = texts["rasa.log"]
+    return log_format, texts, senders
 
 
 def json_lines(text: str) -> list[dict]:

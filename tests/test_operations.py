@@ -57,6 +57,7 @@ def assistant(tmp_path_factory, smtp, dispatcher_port):
         tmp_path_factory.mktemp("operations"),
         extra_env=env,
         with_dispatcher=True,
+        actions_in_process=False,  # every process of ACTION_SERVER=on, logs and health
         endpoints_extra="event_broker:\n  type: nlu.server.broker.MeteredEventBroker\n",
     ) as running:
         yield running

@@ -133,3 +133,46 @@ def test_a_server_that_never_listens_still_fails_after_the_retries():
     endpoint = EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook")
     with pytest.raises(aiohttp.ClientOSError):
         asyncio.run(endpoint.request(json={}))
+
+
+# --- reused_action_server_connections ------------------------------------------------------
+
+
+async def _recording_peers(port: int, peers: list) -> web.AppRunner:
+    async def webhook(request):
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"events": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+def _calls(endpoint: EndpointConfig, port: int, count: int) -> list:
+    async def scenario():
+        peers: list = []
+        runner = await _recording_peers(port, peers)
+        try:
+            for _ in range(count):
+                assert await endpoint.request(json={}) == {"events": []}
+        finally:
+            await runner.cleanup()
+        return peers
+
+    return asyncio.run(scenario())
+
+
+def test_action_calls_go_over_one_kept_connection():
+    port = free_port()
+    peers = _calls(EndpointConfig(f"http://127.0.0.1:{port}/webhook"), port, 3)
+    assert len(peers) == 3 and len(set(peers)) == 1
+
+
+def test_an_endpoint_used_from_a_new_event_loop_opens_a_new_session():
+    port = free_port()
+    endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+    first, second = _calls(endpoint, port, 1), _calls(endpoint, port, 1)
+    assert first != second  # a connection of the first loop is not reused

@@ -43,7 +43,16 @@ def made_up_call(email: str) -> dict:
             "tracker": tracker, "domain": {}, "version": "3.6.21"}  # fmt: skip
 
 
-def test_the_action_server_refuses_calls_without_the_rasa_servers_token(assistant):
+@pytest.fixture(scope="module")
+def action_server(tmp_path_factory):
+    """The layout with ACTION_SERVER=on: the Rasa server calls an action server."""
+    workdir = tmp_path_factory.mktemp("action-server")
+    with running_assistant(workdir, actions_in_process=False) as running:
+        yield running
+
+
+def test_the_action_server_refuses_calls_without_the_rasa_servers_token(action_server):
+    assistant = action_server
     email = f"target-{uuid.uuid4().hex[:8]}@elsewhere.example"
     body = json.dumps(made_up_call(email)).encode()
     for credential in ({}, {"Authorization": "Bearer guessed"}, {"Authorization": "guessed"}):
@@ -62,7 +71,8 @@ def non_loopback_address() -> str | None:
     return next((a for a in addresses if not a.startswith("127.")), None)
 
 
-def test_the_action_server_listens_on_loopback_only(assistant):
+def test_the_action_server_listens_on_loopback_only(action_server):
+    assistant = action_server
     address = non_loopback_address()
     if address is None:
         pytest.skip("this machine has no address but loopback")

@@ -251,6 +251,78 @@ ANSWER_WHEN_ACTION_SERVER_DOWN = Patch(
 )
 
 
+# --- Rasa server: the hop to the actions -----------------------------------------------
+
+KEPT_ALIVE_SECONDS = 4.0  # under the action server's own keep-alive (Sanic's, 5 s)
+
+
+class _KeptOpen:
+    """``async with`` over a client session that stays open for the next request."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+
+    async def __aenter__(self):
+        return self.session
+
+    async def __aexit__(self, *exc_info) -> None:
+        return None
+
+
+def _kept_sessions(original):
+    import aiohttp
+    from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
+
+    def session(self):
+        loop = asyncio.get_running_loop()
+        kept = self.__dict__.get("_hub_session")
+        if kept is None or kept[0] is not loop or kept[1].closed:
+            auth = self.basic_auth
+            made = aiohttp.ClientSession(  # what Rasa's session() sets, and a kept connector
+                headers=self.headers,
+                auth=aiohttp.BasicAuth(auth["username"], auth["password"]) if auth else None,
+                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                connector=aiohttp.TCPConnector(keepalive_timeout=KEPT_ALIVE_SECONDS),
+            )
+            kept = self.__dict__["_hub_session"] = (loop, made)
+        return _KeptOpen(kept[1])
+
+    return session
+
+
+def _in_process_when_configured(original):
+    from nlu.server import in_process_actions
+
+    def __init__(self, name, action_endpoint):
+        package = in_process_actions.configured(action_endpoint)
+        if package:
+            action_endpoint = in_process_actions.endpoint_for(package)
+        original(self, name, action_endpoint)
+
+    return __init__
+
+
+REUSED_ACTION_SERVER_CONNECTIONS = Patch(
+    "reused_action_server_connections",
+    "rasa",
+    lambda: (_endpoint_config(), "session"),
+    _kept_sessions,
+    "Rasa opens a new HTTP session, and so a new connection, for every action call (7 % "
+    "of the server's CPU). Each endpoint keeps one session per event loop; its idle "
+    "connections close before the action server would close them.",
+)
+ACTIONS_IN_PROCESS = Patch(
+    "actions_in_process",
+    "rasa",
+    lambda: (_remote_action(), "__init__"),
+    _in_process_when_configured,
+    "Rasa Pro runs custom actions in the server's own process (``actions_module`` in the "
+    "endpoints file); Rasa 3.6 only calls an action server. With that setting every "
+    "custom action (forms' validations and slot mappings too) runs through the SDK's "
+    "executor here (nlu/server/in_process_actions.py).",
+)
+
+
 # --- Rasa server: every message ---------------------------------------------------------
 
 
@@ -404,6 +476,8 @@ RASA_PATCHES = (
     CACHED_EVENT_CLASSES,
     RETRY_UNDELIVERED_ACTION_REQUESTS,
     ANSWER_WHEN_ACTION_SERVER_DOWN,
+    REUSED_ACTION_SERVER_CONNECTIONS,
+    ACTIONS_IN_PROCESS,
     SENDER_LIMITS_AND_ANSWER_TIMES,
     CUT_LONG_MESSAGES,
 )

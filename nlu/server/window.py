@@ -43,7 +43,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.conversations import TRANSCRIPT_LINES
 
-TURNS_KEPT = 10  # more than any policy or rule looks back (config.yml, data/rules.yml)
+TURNS_KEPT = 5  # more than any policy or rule looks back (config.yml, data/rules.yml)
 TURNS_SPARE = 5  # turns added before the window is cut again
 MARK = "hub_window"  # metadata of the session start that opens a window
 
