@@ -27,7 +27,7 @@ help:
 	@echo "make check  ruff and every test that needs no server and no model, ~1 min"
 	@echo "make test   set up, train if needed, run the whole test suite"
 	@echo "make eval   held-out enquiries against the real assistant"
-	@echo "make bench  quality, speed and scaling report (reports/bench.md), ~8 min"
+	@echo "make bench  quality, speed, conversation length and scaling report (reports/bench.md), ~22 min"
 	@echo "make train  (re)train the model when its inputs changed"
 	@echo "make shell  chat in the terminal"
 	@echo "make kb     reload data/knowledge_base.yml into the database"
