@@ -74,10 +74,17 @@ $(SPACY): data/knowledge_base.yml nlu/pipeline/build.py | $(VENV)/.installed
 
 spacy: $(SPACY)
 
+# Rasa's thousands of progress and deprecation lines go to var/log/train.log; its end
+# is shown if validation or training fails.
 $(MODEL): $(TRAIN_INPUTS) | $(VENV)/.installed
-	$(RASA) data validate --quiet --domain domain
-	$(RASA) train --domain domain --fixed-model-name hub --out models --force
+	@mkdir -p var/log
+	@echo "Training the model (a few minutes; Rasa's output: var/log/train.log) ..."
+	@{ $(RASA) data validate --quiet --domain domain && \
+	   $(RASA) train --domain domain --fixed-model-name hub --out models --force; } \
+	   > var/log/train.log 2>&1 || { tail -n 40 var/log/train.log; \
+	   echo "Training failed; the whole output is in var/log/train.log"; exit 1; }
 	@touch $@
+	@echo "Model trained: $@"
 
 train: $(MODEL)
 

@@ -320,6 +320,13 @@ def run(production: bool, logs: Path) -> int:
     return 0 if logbook.stopping else 1
 
 
+def shell_command() -> list[str]:
+    """``rasa shell`` on the default layout's endpoints, its server on ``RASA_PORT``."""
+    port = str(_env_port("RASA_PORT", 5005))
+    model = ["--model", "models/hub.tar.gz", "--endpoints", "endpoints.yml"]
+    return [str(BIN / "rasa"), "shell", *model, "--port", port]
+
+
 def shell(logs: Path) -> int:
     """``make shell``: the dispatcher (and with ``ACTION_SERVER=on`` the action server)
     in the background, the conversation in this terminal."""
@@ -342,15 +349,7 @@ def shell(logs: Path) -> int:
         for s in background
     ]
     try:
-        rasa = [
-            str(BIN / "rasa"),
-            "shell",
-            "--model",
-            "models/hub.tar.gz",
-            "--endpoints",
-            "endpoints.yml",
-        ]
-        return subprocess.call(rasa, env=env, cwd=ROOT)
+        return subprocess.call(shell_command(), env=env, cwd=ROOT)
     finally:
         for process in processes:
             process.terminate()

@@ -104,3 +104,11 @@ def test_the_rasa_servers_run_the_actions_unless_an_action_server_is_asked_for(
         assert plan.env["ACTION_ENDPOINT_URL"] == url
         assert ("actions" in [s.name for s in plan.services]) is (asked == "on")
     settings.reset()
+
+
+def test_make_shell_serves_on_rasa_port(monkeypatch):
+    from bot import launcher
+
+    monkeypatch.setenv("RASA_PORT", "5999")
+    command = launcher.shell_command()
+    assert command[command.index("--port") + 1] == "5999"
