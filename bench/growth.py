@@ -21,9 +21,10 @@ STORED = (0, 1_000, 10_000)  # other conversations in the tracker database
 LEVELS = {1: 2, 10: 2}  # concurrent visitors -> ten-message conversations each
 
 
-def enlarged(factor: int, target: Path) -> Path:
-    """data/knowledge_base.yml with ``factor`` times its organisations and topics; the
-    added ones are named as generated, split between the hubs like the real ones."""
+def enlarged(factor: int, target: Path) -> dict:
+    """data/knowledge_base.yml with ``factor`` times its organisations and topics, written
+    to ``target``; the added ones are named as generated, split between the hubs like
+    the real ones."""
     data = yaml.safe_load((PROJECT_ROOT / "data" / "knowledge_base.yml").read_text("utf-8"))
     kinds = [kind["key"] for kind in data["partner_kinds"]]
     hubs = [hub["key"] for hub in data["hubs"]]
@@ -50,7 +51,7 @@ def enlarged(factor: int, target: Path) -> Path:
             }
         )
     target.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
-    return target
+    return data
 
 
 def _figures(url: str) -> dict:
@@ -73,7 +74,8 @@ def knowledge_base_size(workdir: Path) -> dict:
     for factor in FACTORS:
         folder = workdir / f"kb-{factor}"
         folder.mkdir(parents=True, exist_ok=True)
-        knowledge_base = enlarged(factor, folder / "knowledge_base.yml")
+        knowledge_base = folder / "knowledge_base.yml"
+        facts = enlarged(factor, knowledge_base)
         pipelines = folder / "spacy"
         subprocess.run(
             [sys.executable, "-m", "nlu.pipeline.build", "--knowledge-base", str(knowledge_base)]
@@ -82,7 +84,6 @@ def knowledge_base_size(workdir: Path) -> dict:
             capture_output=True,
             env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
         )
-        facts = yaml.safe_load(knowledge_base.read_text("utf-8"))
         env = {"KNOWLEDGE_BASE": str(knowledge_base), "SPACY_PIPELINE_DIR": str(pipelines)}
         with running_assistant(folder, extra_env=env, knowledge_base=knowledge_base) as assistant:
             results[str(factor)] = {

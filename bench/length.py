@@ -20,7 +20,7 @@ from harness.production import one_server, unavailable
 from harness.servers import running_assistant
 
 MARKS = (10, 50, 100, 200)  # turns reported
-WINDOW = 10  # each mark's figure is the median of the turns up to it, in every conversation
+TURNS_PER_MARK = 10  # each mark's figure is the median of the turns up to it, in every conversation
 
 
 async def _conversation(session: aiohttp.ClientSession, url: str, turns: int) -> list[float]:
@@ -49,7 +49,9 @@ def measure(base_url: str, conversations: int = 3, marks: tuple[int, ...] = MARK
     runs = asyncio.run(_conversations(base_url, conversations, max(marks)))
     at = {
         mark: 1000
-        * statistics.median(latency for run in runs for latency in run[mark - WINDOW : mark])
+        * statistics.median(
+            latency for run in runs for latency in run[mark - TURNS_PER_MARK : mark]
+        )
         for mark in marks
     }
     return {

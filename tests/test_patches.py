@@ -108,10 +108,11 @@ def test_events_still_deserialise_to_their_classes_and_unknown_ones_fail():
 # --- retry_undelivered_action_requests ---------------------------------------------------
 
 
-async def _serve_later(port: int, delay: float) -> web.AppRunner:
+async def _serve_later(port: int, delay: float, webhook=None) -> web.AppRunner:
+    """An action server's stand-in on ``port`` after ``delay`` s, answering no events."""
     await asyncio.sleep(delay)
     app = web.Application()
-    app.router.add_post("/webhook", lambda _: web.json_response({"events": []}))
+    app.router.add_post("/webhook", webhook or (lambda _: web.json_response({"events": []})))
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -138,23 +139,15 @@ def test_a_server_that_never_listens_still_fails_after_the_retries():
 # --- reused_action_server_connections ------------------------------------------------------
 
 
-async def _recording_peers(port: int, peers: list) -> web.AppRunner:
-    async def webhook(request):
-        peers.append(request.transport.get_extra_info("peername"))
-        return web.json_response({"events": []})
-
-    app = web.Application()
-    app.router.add_post("/webhook", webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner
-
-
 def _calls(endpoint: EndpointConfig, port: int, count: int) -> list:
     async def scenario():
         peers: list = []
-        runner = await _recording_peers(port, peers)
+
+        async def webhook(request):
+            peers.append(request.transport.get_extra_info("peername"))
+            return web.json_response({"events": []})
+
+        runner = await _serve_later(port, 0, webhook)
         try:
             for _ in range(count):
                 assert await endpoint.request(json={}) == {"events": []}

@@ -267,17 +267,16 @@ class RestartSafeSQLTrackerStore(ForgettingStore, SQLTrackerStore):
         return await self._patiently(self._in_thread, delete)
 
     async def _delete_idle(self, cutoff: float) -> int:
-        events = self.SQLEvent.__table__
         idle = (
-            sa.select(events.c.sender_id)
-            .group_by(events.c.sender_id)
-            .having(sa.func.max(events.c.timestamp) < cutoff)
+            sa.select(self.events.c.sender_id)
+            .group_by(self.events.c.sender_id)
+            .having(sa.func.max(self.events.c.timestamp) < cutoff)
         )
 
         def delete_idle(connection) -> int:
             count = len(connection.execute(idle).scalars().all())
             connection.execute(sa.delete(WINDOWS).where(WINDOWS.c.sender_id.in_(idle)))
-            connection.execute(sa.delete(events).where(events.c.sender_id.in_(idle)))
+            connection.execute(sa.delete(self.events).where(self.events.c.sender_id.in_(idle)))
             return count
 
         return await self._patiently(self._in_thread, delete_idle)
