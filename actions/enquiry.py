@@ -51,6 +51,7 @@ REFUSED_EMAIL = {  # what the visitor is told, by why their address was refused
     Reason.LOCAL_PART: "utter_invalid_email_local_part",
     Reason.TOO_LONG: "utter_invalid_email_too_long",
 }
+SPEAKERS = {"user": "visitor", "bot": "assistant"}  # by the Rasa event's kind
 NO_ORGANISATION = {
     "no",
     "none",
@@ -205,15 +206,34 @@ class ActionAskEnquiryConfirmed(_AskNamingTheContact):
         return "action_ask_enquiry_confirmed"
 
 
+def _offered_buttons(bot_event: dict) -> dict[str, str]:
+    """Title by payload of the buttons a bot message offered."""
+    buttons = (bot_event.get("data") or {}).get("buttons") or []
+    return {
+        button["payload"]: button["title"]
+        for button in buttons
+        if isinstance(button, dict)
+        and isinstance(button.get("payload"), str)
+        and isinstance(button.get("title"), str)
+    }
+
+
+def _line(who: str, text: str, timestamp: float | None) -> dict:
+    at = datetime.fromtimestamp(timestamp or 0, tz=timezone.utc)
+    return {"who": who, "text": storable(text), "at": at.isoformat(timespec="seconds")}
+
+
 def transcript(tracker: Tracker) -> list[dict]:
-    lines = []
+    """The conversation as the visitor saw it: a button they clicked is its title, not
+    the payload Rasa records as their text (one typed that no button offered stays)."""
+    lines, offered = [], {}
     for event in tracker.events:
-        who = {"user": "visitor", "bot": "assistant"}.get(event.get("event"))
-        if who and event.get("text"):
-            at = datetime.fromtimestamp(event.get("timestamp") or 0, tz=timezone.utc)
-            lines.append(
-                {"who": who, "text": storable(event["text"]), "at": f"{at:%Y-%m-%d %H:%M:%S}"}
-            )
+        kind, text = event.get("event"), event.get("text")
+        if kind == "bot":
+            offered = _offered_buttons(event) or offered
+        if kind in SPEAKERS and text:
+            shown = offered.get(text, text) if kind == "user" else text
+            lines.append(_line(SPEAKERS[kind], shown, event.get("timestamp")))
     return lines[-conversations.TRANSCRIPT_LINES :]
 
 
@@ -312,4 +332,6 @@ class ActionDeleteMyData(Action):
             dispatcher.utter_message(response="utter_knowledge_unavailable")
             return []
         dispatcher.utter_message(response="utter_data_deleted", count=count)
+        if conversations.channel_of(tracker.sender_id) == "socketio":
+            dispatcher.utter_message(json_message=conversations.WIDGET_FORGETS)
         return [Restarted()]

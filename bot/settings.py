@@ -17,6 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from bot.enquiries.addresses import Address, checked_address
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,6 +131,8 @@ class Settings:
     outbox_dir: Path
     mail_from: str
     contact_mail_language: str  # the hubs work in German
+    mail_timezone: ZoneInfo  # the times the e-mails show; the database keeps UTC
+    privacy_contact_email: str  # where a visitor asks for erasure by e-mail (IDNA domain)
     handoff_give_up_hours: float
     enquiry_retention_days: int
     conversation_retention_days: int  # conversations idle longer leave the tracker store
@@ -208,6 +213,27 @@ class _Reader:
 
     def optional_url(self, name: str, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
         return self.url(name, "", schemes) if self.text(name) else None
+
+    def address(self, name: str, default: str) -> str:
+        """One e-mail address, checked as a visitor's is (bot/enquiries/addresses.py)."""
+        value = self.text(name, default)
+        address = checked_address(value)
+        if not isinstance(address, Address):
+            raise SettingsError(
+                f"{name} must be one e-mail address such as {default}, not {value!r}"
+            )
+        return address.stored
+
+    def timezone(self, name: str, default: str) -> ZoneInfo:
+        value = self.text(name, default)
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # without the system's zone files, zoneinfo needs the tzdata package
+            missing = "" if available_timezones() else " (no time-zone database: install tzdata)"
+            raise SettingsError(
+                f"{name} must be an IANA time zone such as Europe/Berlin, not {value!r}{missing}"
+            ) from None
 
     def path(self, name: str, default: Path) -> Path:
         return Path(self.text(name) or default)
@@ -331,6 +357,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             "MAIL_FROM", "Dresden/Leipzig hub assistant <assistant@hub.example.org>"
         ),
         contact_mail_language=read.choice("CONTACT_MAIL_LANGUAGE", "de", LANGUAGES),
+        mail_timezone=read.timezone("MAIL_TIMEZONE", "Europe/Berlin"),
+        privacy_contact_email=read.address("PRIVACY_CONTACT_EMAIL", "privacy@hub.example.org"),
         handoff_give_up_hours=read.number("HANDOFF_GIVE_UP_HOURS", 48.0, float),
         enquiry_retention_days=read.number("ENQUIRY_RETENTION_DAYS", 180, minimum=1),
         conversation_retention_days=read.number("CONVERSATION_RETENTION_DAYS", 30, minimum=1),

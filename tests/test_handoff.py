@@ -9,10 +9,15 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from email import message_from_string, policy
 
+import pytest
+from rasa_sdk import Tracker
 from sqlalchemy import select, update
 
+from actions.enquiry import transcript
+from bot import settings
 from bot.enquiries import store
 from bot.enquiries.models import EnquiryRow, OutboxRow
 from bot.handoff.dispatcher import Dispatcher, FileTransport, SmtpTransport
@@ -260,3 +265,180 @@ def test_export_gives_everything_stored_about_one_enquiry(facts, sqlite_factory)
     assert exported["transcript"][0]["text"] == "who can help with sensors?"
     assert [m["kind"] for m in exported["emails"]] == ["contact", "acknowledgement"]
     json.dumps(exported)
+
+
+# --- what the contact reads: the visitor's words, their clock, the channel's name ------
+
+WINTER = datetime(2025, 12, 3, 18, 4, 5, tzinfo=timezone.utc)  # 19:04:05 CET in Dresden
+SUMMER = datetime(2025, 7, 1, 9, 30, tzinfo=timezone.utc)  # 11:30 CEST
+CONSENT_BUTTONS = [
+    {"title": "Yes, I agree", "payload": "/affirm"},
+    {"title": "Leipzig", "payload": '/inform{"hub":"leipzig"}'},
+]
+
+
+def user_said(text: str, at: datetime) -> dict:
+    """A user event as rasa_sdk hands it to an action; a click's text is the payload."""
+    return {
+        "event": "user",
+        "timestamp": at.timestamp(),
+        "text": text,
+        "parse_data": {"intent": {"name": "inform", "confidence": 1.0}, "entities": []},
+        "input_channel": "socketio",
+        "message_id": f"m{at.timestamp()}",
+    }
+
+
+def bot_said(text: str, at: datetime, buttons: list | None = None) -> dict:
+    return {
+        "event": "bot",
+        "timestamp": at.timestamp(),
+        "text": text,
+        "data": {"elements": None, "quick_replies": None, "buttons": buttons, "custom": None},
+        "metadata": {"utter_action": "utter_ask"},
+    }
+
+
+def heard(*events: dict) -> list[dict]:
+    """The transcript the submit action stores for a widget conversation of ``events``."""
+    listen = {"event": "action", "name": "action_listen", "timestamp": WINTER.timestamp()}
+    tracker = Tracker("socketio:s1", {}, {}, [listen, *events], False, None, {}, "action_listen")
+    return transcript(tracker)
+
+
+def delivered_to_contact(smtp) -> tuple[str, str]:
+    """The plain and HTML parts of the contact e-mail the SMTP server received."""
+    to_contact = smtp.mailbox.wait_for(2)[0]
+    return to_contact.get_body(("plain",)).get_content(), to_contact.get_body(
+        ("html",)
+    ).get_content()
+
+
+@pytest.mark.parametrize(
+    "language, clicked, channel",
+    [
+        ("de", "anfragende Person: Yes, I agree", "über Website-Chat"),
+        ("en", "visitor: Yes, I agree", "via website chat"),
+    ],
+)
+def test_the_contact_reads_button_titles_berlin_times_and_the_channels_name(
+    facts, sqlite_factory, smtp, monkeypatch, language, clicked, channel
+):
+    monkeypatch.setenv("CONTACT_MAIL_LANGUAGE", language)
+    monkeypatch.setattr(store, "utcnow", lambda: WINTER.replace(tzinfo=None) + timedelta(minutes=2))
+    lines = heard(
+        user_said("Who is the contact for Leipzig?", SUMMER),
+        bot_said("Dr Eric Weber. Shall I pass an enquiry on?", WINTER, CONSENT_BUTTONS),
+        user_said('/inform{"hub":"leipzig"}', WINTER),
+        bot_said("What is your name?", WINTER),  # no buttons: the last ones still count
+        user_said("/affirm", WINTER),
+    )
+    new = enquiry(facts, Need(topic="energy"), channel="socketio", transcript=lines)
+    store.submit(new, sqlite_factory)
+    dispatch(sqlite_factory, smtp)
+    plain, html = delivered_to_contact(smtp)
+    for part in (plain, html):
+        assert "/affirm" not in part and '{"hub"' not in part and "&quot;hub" not in part
+        assert "Leipzig" in part and "Yes, I agree" in part
+        assert "2025-12-03 19:06 CET" in part  # received and consent, in Berlin's winter
+        assert part.count("2025-12-03 19:04:05 CET") == 4  # each winter line
+        assert "2025-07-01 11:30:00 CEST" in part  # summer time
+        assert "UTC" not in part and "18:0" not in part
+        assert channel in part and "socketio" not in part
+    assert f"[2025-12-03 19:04:05 CET] {clicked}" in plain
+
+
+def test_a_payload_the_visitor_typed_stays_as_typed(facts, sqlite_factory, smtp):
+    dresden = [{"title": "Dresden", "payload": '/inform{"hub":"dresden"}'}]
+    lines = heard(
+        user_said("/affirm", WINTER),  # no button offered yet
+        bot_said("Shall I pass it on?", WINTER, CONSENT_BUTTONS),
+        bot_said("Which hub?", WINTER, dresden),  # the latest buttons: only these count
+        user_said("/affirm", WINTER),
+        user_said('/inform{"hub":"leipzig"}', WINTER),
+        user_said('/inform{"hub":"dresden"}', WINTER),
+    )
+    assert [line["text"] for line in lines if line["who"] == "visitor"] == [
+        "/affirm",
+        "/affirm",
+        '/inform{"hub":"leipzig"}',
+        "Dresden",
+    ]
+    assert lines[0]["at"] == "2025-12-03T18:04:05+00:00"
+    store.submit(enquiry(facts, Need(topic="energy"), transcript=lines), sqlite_factory)
+    dispatch(sqlite_factory, smtp)
+    plain, _ = delivered_to_contact(smtp)
+    assert "anfragende Person: /affirm" in plain
+    assert 'anfragende Person: /inform{"hub":"leipzig"}' in plain
+    assert "anfragende Person: Dresden" in plain
+
+
+@pytest.mark.parametrize(
+    "zone, shown",
+    [
+        ("Europe/Berlin", ["2025-07-01 11:30:00 CEST", "2025-12-03 19:04:05 CET"]),
+        ("UTC", ["2025-07-01 09:30:00 UTC", "2025-12-03 18:04:05 UTC"]),
+    ],
+)
+def test_enquiries_stored_with_naive_utc_times_show_them_in_the_mail_time_zone(
+    facts, sqlite_factory, smtp, monkeypatch, zone, shown
+):
+    monkeypatch.setenv("MAIL_TIMEZONE", zone)
+    old_form = [
+        {"who": "visitor", "text": "Wer hilft bei Energie?", "at": "2025-07-01 09:30:00"},
+        {"who": "assistant", "text": "Dr Eric Weber ...", "at": "2025-12-03 18:04:05"},
+    ]
+    store.submit(enquiry(facts, Need(topic="energy"), transcript=old_form), sqlite_factory)
+    dispatch(sqlite_factory, smtp)
+    plain, html = delivered_to_contact(smtp)
+    assert f"[{shown[0]}] anfragende Person: Wer hilft bei Energie?" in plain
+    assert f"[{shown[1]}] Assistent: Dr Eric Weber" in plain
+    assert all(time in html for time in shown)
+
+
+@pytest.mark.parametrize(
+    "channel, german, english",
+    [
+        ("telegram", "Telegram", "Telegram"),
+        ("facebook", "Facebook Messenger", "Facebook Messenger"),
+        ("rest", "REST-API", "REST API"),
+        ("whatsapp", "WhatsApp", "WhatsApp"),
+        ("unknown", "unbekannt", "unknown"),
+        ("carrier-pigeon", "unbekannt", "unknown"),
+    ],
+)
+def test_each_channel_is_named_in_the_mails_language(
+    facts, sqlite_factory, monkeypatch, channel, german, english
+):
+    for language, over, name in (("de", "über", german), ("en", "via", english)):
+        monkeypatch.setenv("CONTACT_MAIL_LANGUAGE", language)
+        settings.reset()
+        store.submit(enquiry(facts, Need(topic="energy"), channel=channel), sqlite_factory)
+        contact_mail = message_from_string(outbox(sqlite_factory)[-2].raw, policy=policy.default)
+        lines = contact_mail.get_body(("plain",)).get_content().splitlines()
+        assert any(line.endswith(f", {over} {name}") for line in lines), lines[:10]
+
+
+@pytest.mark.parametrize(
+    "language, names_it",
+    [
+        ("en", 'tell the assistant "delete my data", or write to datenschutz@hub.example.org'),
+        ("de", "„meine Daten löschen“ oder an datenschutz@hub.example.org"),
+    ],
+)
+def test_a_reply_to_the_acknowledgement_reaches_the_privacy_contact(
+    facts, sqlite_factory, smtp, monkeypatch, language, names_it
+):
+    monkeypatch.setenv("PRIVACY_CONTACT_EMAIL", "datenschutz@hub.example.org")
+    store.submit(enquiry(facts, Need(topic="energy"), language=language), sqlite_factory)
+    dispatch(sqlite_factory, smtp)
+    to_contact, acknowledgement = smtp.mailbox.wait_for(2)
+    (reply_to,) = acknowledgement["Reply-To"].addresses
+    assert reply_to.addr_spec == "datenschutz@hub.example.org"
+    assert "assistant@hub.example.org" in acknowledgement["From"]
+    assert to_contact["Reply-To"] == "Anna Schmidt <anna@example.com>"  # the visitor, still
+    text = " ".join(acknowledgement.get_content().split())
+    assert names_it in text
+    assert "reply to this e-mail reaches it too" in text or (
+        "Antwort auf diese E-Mail erreicht diese Adresse" in text
+    )

@@ -208,7 +208,7 @@ def test_a_whole_enquiry_from_telegram_reaches_the_mail_server(assistant, platfo
     mails = [m for m in smtp.mailbox.wait_for(2) if reference in m["Subject"]]
     to_contact = next(m for m in mails if "lindner@example.org" in m["To"])
     assert "pressure sensors" in to_contact.get_body(("plain",)).get_content()
-    assert "telegram" in to_contact.get_body(("plain",)).get_content()
+    assert "über Telegram" in to_contact.get_body(("plain",)).get_content()  # the channel, by name
 
 
 def test_a_rest_client_naming_a_telegram_chat_gets_nothing_of_it(assistant, platforms):

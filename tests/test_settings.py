@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,6 +23,8 @@ def test_a_newcomers_laptop_needs_no_variable():
     assert current.privacy_notice_url.startswith("https://hub.example.org/")
     assert current.rate_limit == settings.RateLimit(burst=10, per_minute=30.0)
     assert current.rasa_public_url == "http://localhost:5005"
+    assert current.mail_timezone == ZoneInfo("Europe/Berlin")
+    assert current.privacy_contact_email == "privacy@hub.example.org"
 
 
 @pytest.mark.parametrize(
@@ -37,6 +40,15 @@ def test_a_newcomers_laptop_needs_no_variable():
         ({"HUB_WEBSITE_URL": "hub.example.org"}, "HUB_WEBSITE_URL must be an absolute"),
         ({"EVENT_BROKER_URL": "http://x"}, "EVENT_BROKER_URL must be an absolute amqp"),
         ({"REDIS_HOST": "r", "REDIS_PORT": "-1"}, "REDIS_PORT must be at least 1"),
+        (
+            {"MAIL_TIMEZONE": "Europe/Dresden"},
+            "MAIL_TIMEZONE must be an IANA time zone such as Europe/Berlin, not 'Europe/Dresden'",
+        ),
+        ({"MAIL_TIMEZONE": "/etc/passwd"}, "MAIL_TIMEZONE must be an IANA time zone"),
+        ({"MAIL_TIMEZONE": "zone.tab"}, "MAIL_TIMEZONE must be an IANA time zone"),
+        ({"PRIVACY_CONTACT_EMAIL": "privacy(at)hub"}, "PRIVACY_CONTACT_EMAIL must be one e-mail"),
+        ({"PRIVACY_CONTACT_EMAIL": "a@b.org, c@d.org"}, "PRIVACY_CONTACT_EMAIL must be one e-mail"),
+        ({"PRIVACY_CONTACT_EMAIL": "privacy@laptop.local"}, "PRIVACY_CONTACT_EMAIL must be one"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_variable(environ, message):
@@ -71,6 +83,21 @@ def test_each_group_is_read_into_its_own_value():
     assert current.cors_origins == ("https://a.example.org", "https://b.example.org")
     assert current.contact_email("eric_weber") == "eric@example.org"
     assert current.contact_email("sebastian_lindner") is None
+
+
+def test_the_mail_time_zone_and_the_privacy_address_are_read_as_given():
+    current = load(
+        {"MAIL_TIMEZONE": "America/New_York", "PRIVACY_CONTACT_EMAIL": " <datenschutz@müller.de>"}
+    )
+    assert current.mail_timezone == ZoneInfo("America/New_York")
+    assert current.privacy_contact_email == "datenschutz@xn--mller-kva.de"  # sent in IDNA
+
+
+def test_a_machine_without_time_zone_files_is_told_to_install_tzdata(monkeypatch):
+    monkeypatch.setattr(settings, "ZoneInfo", lambda key: ZoneInfo("Mars/Olympus_Mons"))
+    monkeypatch.setattr(settings, "available_timezones", set)
+    with pytest.raises(SettingsError, match="not 'Europe/Berlin' .no time-zone database: install"):
+        load({})
 
 
 def test_the_settings_are_read_once_per_process(monkeypatch):

@@ -23,7 +23,10 @@ def test_the_demo_page_embeds_the_widget_under_a_strict_csp():
         response = await client.get("/?lang=de")
         page = await response.text()
         policy = response.headers["Content-Security-Policy"]
-        assert "script-src 'self'" in policy and "unsafe" not in policy
+        nonce = policy.split("script-src 'nonce-")[1].split("'")[0]
+        assert f"style-src 'nonce-{nonce}'" in policy and "unsafe" not in policy
+        assert page.count(f'nonce="{nonce}"') == 2  # the stylesheet and the widget
+        assert "<h1>Smart Systems und Smart Infrastructure</h1>" in page
         assert "connect-src 'self' http://127.0.0.1:9 ws://127.0.0.1:9" in policy
         assert '<html lang="de">' in page and 'data-server="http://127.0.0.1:9"' in page
         assert "<script>" not in page and "style=" not in page  # nothing inline

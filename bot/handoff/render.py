@@ -6,12 +6,14 @@ is made encodable first (bot/enquiries/text.py), so no text can make rendering f
 A message with an address that is not ASCII (a local part such as ``jörg``; domains
 come in IDNA) is rendered for SMTPUTF8 (RFC 6531/6532: UTF-8 headers), which the
 dispatcher then uses; every other message stays 7-bit ASCII throughout, as before.
+Times are stored in UTC and shown in ``MAIL_TIMEZONE`` with the zone's abbreviation.
 """
 
 from __future__ import annotations
 
 import html
 import json
+from datetime import datetime, timezone
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8, Policy
@@ -23,6 +25,8 @@ from bot.enquiries.text import one_line, storable
 from bot.knowledge.facts import Contact
 
 TEMPLATES = settings.PROJECT_ROOT / "data" / "mail"
+MINUTES = "%Y-%m-%d %H:%M %Z"
+SECONDS = "%Y-%m-%d %H:%M:%S %Z"
 
 
 def header_text(value: str, limit: int = 120) -> str:
@@ -73,6 +77,29 @@ def _speakers(language: str) -> dict[str, str]:
     return {who: t.template for who, t in _keyed("speakers.LANG.txt", language).items()}
 
 
+def _channel_name(key: str, language: str) -> str:
+    """The channel as people call it (data/mail/channels.*.txt), not its internal key."""
+    names = _keyed("channels.LANG.txt", language)
+    return (names.get(key) or names["unknown"]).template
+
+
+def local_time(moment: datetime, pattern: str = MINUTES) -> str:
+    """A time as the reader's clock shows it (``MAIL_TIMEZONE``); a naive one is UTC, as
+    the database keeps them."""
+    utc = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return utc.astimezone(settings.get().mail_timezone).strftime(pattern)
+
+
+def _turn_time(stored: object) -> str:
+    """A transcript line's time, ISO 8601 with offset or the naive UTC of enquiries stored
+    before; whatever is not a time is shown as stored."""
+    text = one_line(stored)
+    try:
+        return local_time(datetime.fromisoformat(text), SECONDS)
+    except (ValueError, OverflowError):
+        return text
+
+
 def _turns(transcript: list[dict], language: str) -> list[tuple[str, str, str]]:
     """(at, speaker, text) of each turn, as storable text whatever the JSON held."""
     speakers = _speakers(language)
@@ -80,7 +107,9 @@ def _turns(transcript: list[dict], language: str) -> list[tuple[str, str, str]]:
     for turn in transcript if isinstance(transcript, list) else []:
         turn = turn if isinstance(turn, dict) else {"text": turn}
         who = storable(turn.get("who"))
-        turns.append((one_line(turn.get("at")), speakers.get(who, who), storable(turn.get("text"))))
+        turns.append(
+            (_turn_time(turn.get("at")), speakers.get(who, who), storable(turn.get("text")))
+        )
     return turns
 
 
@@ -96,17 +125,17 @@ def _transcript_html(transcript: list[dict], language: str) -> str:
     )
 
 
-def _values(enquiry, contact: Contact) -> dict[str, str]:
+def _values(enquiry, contact: Contact, language: str) -> dict[str, str]:
     values = {
         "reference": enquiry.reference,
         "topic": enquiry.topic,
         "routing_reason": enquiry.routing_reason,
-        "created_at": enquiry.created_at.strftime("%Y-%m-%d %H:%M"),
-        "channel": enquiry.channel,
+        "created_at": local_time(enquiry.created_at),
+        "channel": _channel_name(enquiry.channel, language),
         "visitor_name": enquiry.visitor_name,
         "visitor_email": enquiry.visitor_email,
         "visitor_organisation": enquiry.visitor_organisation or "-",
-        "consent_at": enquiry.consent_at.strftime("%Y-%m-%d %H:%M"),
+        "consent_at": local_time(enquiry.consent_at),
         "consent_notice_version": enquiry.consent_notice_version,
         "text": enquiry.text,
         "contact_name": contact.name,
@@ -135,9 +164,9 @@ def message_id(reference: str, kind: str, sender: str) -> str:
 
 def contact_message(enquiry, contact: Contact, sender: str) -> EmailMessage:
     """To the contact person, Reply-To the visitor, plain text and HTML."""
-    values = _values(enquiry, contact)
-    transcript = json.loads(storable(enquiry.transcript))
     language = settings.get().contact_mail_language
+    values = _values(enquiry, contact, language)
+    transcript = json.loads(storable(enquiry.transcript))
     subject = _subjects(language)["contact"].safe_substitute(
         {k: header_text(v) for k, v in values.items()}
     )
@@ -165,18 +194,23 @@ def contact_message(enquiry, contact: Contact, sender: str) -> EmailMessage:
 
 
 def acknowledgement(enquiry, contact: Contact, sender: str) -> EmailMessage:
-    """To the visitor, in their language, with the reference."""
-    values = _values(enquiry, contact)
+    """To the visitor, in their language, with the reference; a reply reaches whoever
+    handles data requests (``PRIVACY_CONTACT_EMAIL``), not the assistant's sender."""
+    privacy_email = settings.get().privacy_contact_email
+    values = _values(enquiry, contact, enquiry.language)
     subject = _subjects(enquiry.language)["acknowledgement"].safe_substitute(values)
     message = _message(
         sender,
         mailbox(enquiry.visitor_name, enquiry.visitor_email),
         subject,
         message_id(enquiry.reference, "acknowledgement", sender),
-        _policy(sender, enquiry.visitor_email),
+        _policy(sender, enquiry.visitor_email, privacy_email),
     )
+    message["Reply-To"] = privacy_email
     message.set_content(
-        _template("acknowledgement.LANG.txt", enquiry.language).safe_substitute(values)
+        _template("acknowledgement.LANG.txt", enquiry.language).safe_substitute(
+            values, privacy_email=privacy_email
+        )
     )
     return message
 

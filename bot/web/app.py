@@ -1,6 +1,8 @@
 """aiohttp app at http://localhost:8080/: the demo page in the hub's style with the
-chat widget, the widget asset (versioned, cacheable, gzip), and health endpoints.
-Every page is served with a strict Content-Security-Policy the widget works under."""
+chat widget, in English or German (``?lang=de``), the widget asset (versioned,
+cacheable, gzip), and health endpoints. The page is served with a strict
+Content-Security-Policy: scripts and styles only with the request's nonce, as on a site
+that embeds the widget under a nonce-based policy."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ import asyncio
 import gzip
 import hashlib
 import html
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
 import aiohttp
+import yaml
 from aiohttp import web
 from sqlalchemy import text
 
@@ -21,6 +25,7 @@ from bot import db, logs, settings
 HERE = Path(__file__).resolve().parent
 SOCKET_IO_CLIENT = settings.PROJECT_ROOT / "node_modules/socket.io-client/dist/socket.io.min.js"
 TITLES = {"en": "Dresden/Leipzig digital hub", "de": "Digital Hub Dresden/Leipzig"}
+PAGES = HERE / "pages"
 
 
 @dataclass(frozen=True)
@@ -48,13 +53,13 @@ def build_assets() -> tuple[str, dict[str, Asset]]:
     return version, assets
 
 
-def content_security_policy(rasa_url: str) -> str:
+def content_security_policy(rasa_url: str, nonce: str) -> str:
     websocket = rasa_url.replace("http://", "ws://").replace("https://", "wss://")
     return "; ".join(
         [
             "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
+            f"script-src 'nonce-{nonce}'",
+            f"style-src 'nonce-{nonce}'",
             "img-src 'self' data:",
             f"connect-src 'self' {rasa_url} {websocket}",
             "base-uri 'none'",
@@ -68,16 +73,22 @@ def content_security_policy(rasa_url: str) -> str:
 def create_app(rasa_url: str | None = None) -> web.Application:
     rasa_url = (rasa_url or settings.get().rasa_public_url).rstrip("/")
     version, assets = build_assets()
-    page = Template((HERE / "static/index.html").read_text(encoding="utf-8"))
-    policy = content_security_policy(rasa_url)
+    page = Template((PAGES / "index.html").read_text(encoding="utf-8"))
+    words = yaml.safe_load((PAGES / "text.yml").read_text(encoding="utf-8"))
+    privacy_url = settings.get().privacy_notice_url
 
     async def index(request: web.Request) -> web.Response:
         lang = request.query.get("lang", "en")
         lang = lang if lang in TITLES else "en"
+        nonce = secrets.token_urlsafe(18)
         body = page.substitute(
+            {key: html.escape(value) for key, value in words[lang].items()},
             lang=lang,
-            title=html.escape(TITLES[lang]),
+            nonce=nonce,
+            widget_title=html.escape(TITLES[lang]),
             rasa_url=html.escape(rasa_url),
+            privacy_url=html.escape(privacy_url),
+            demo_css=str(request.app.router["static"].url_for(filename="demo.css")),
             widget_url=f"/widget/{version}/hub-widget.js",
             embed_url=html.escape(f"{request.scheme}://{request.host}/widget/hub-widget.js"),
         )
@@ -85,7 +96,8 @@ def create_app(rasa_url: str | None = None) -> web.Application:
             text=body,
             content_type="text/html",
             headers={
-                "Content-Security-Policy": policy,
+                "Content-Security-Policy": content_security_policy(rasa_url, nonce),
+                "Cache-Control": "no-store",  # the nonce is new on every request
                 "X-Content-Type-Options": "nosniff",
                 "Referrer-Policy": "same-origin",
             },
@@ -136,7 +148,7 @@ def create_app(rasa_url: str | None = None) -> web.Application:
     app.router.add_get("/healthz", health)
     app.router.add_get("/readyz", ready)
     app.router.add_get("/favicon.ico", lambda request: web.Response(status=204))
-    app.router.add_static("/static/", HERE / "static", append_version=True)
+    app.router.add_static("/static/", HERE / "static", append_version=True, name="static")
     for name in assets:
         app.router.add_get(f"/widget/{name}", asset(name, immutable=False))
         app.router.add_get(f"/widget/{version}/{name}", asset(name, immutable=True))

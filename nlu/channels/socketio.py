@@ -13,6 +13,9 @@
 - With ``session_persistence`` the stock channel calls ``enter_room`` without
   awaiting it, which the python-socketio 5 that Rasa 3.6 installs made a coroutine:
   the visitor's socket never joins its session's room and never gets an answer.
+- Custom JSON (``json_message``) reaches the widget as ``{"custom": ...}`` in the
+  session's room. The stock channel passes its keys to ``emit`` as arguments, which
+  sends it to no room (or fails on any key ``emit`` does not take).
 - Limits per client address (nlu/channels/clients.py): a connection from an address
   over its limit is refused, and a message from one is not read (the visitor is asked
   to slow down), however many sockets or sessions the client opens.
@@ -41,11 +44,19 @@ class SessionOutput(SocketIOOutput):
         room = conversations.id_on_channel(self.name(), socket_id)
         await super()._send_message(room, response)
 
+    async def send_custom_json(self, recipient_id: Text, json_message: dict, **kwargs) -> None:
+        await self._send_message(recipient_id, {"custom": json_message})
+
 
 class OriginCheckedSocketIOInput(SocketIOInput):
     @classmethod
     def name(cls) -> str:
         return "socketio"
+
+    def get_output_channel(self):
+        """For messages the HTTP API sends (``output_channel=latest``): to the session's
+        room too, where the stock channel's output would reach nobody."""
+        return SessionOutput(self.sio, self.bot_message_evt) if self.sio else None
 
     def blueprint(self, on_new_message):
         blueprint = limits.apply_to(super().blueprint(on_new_message))

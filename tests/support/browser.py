@@ -21,8 +21,18 @@ def open_widget(page):
     return page.get_by_role("textbox", name="Your message")
 
 
-def ask(page, text: str, expect: str):
+def answer(page, expect: str) -> str:
+    """The text of the latest answer that says ``expect``, once it has come."""
+    said = page.locator(".msg.bot").filter(has_text=expect).last
+    said.wait_for(timeout=20_000)
+    return said.inner_text()
+
+
+def ask(page, text: str, expect: str) -> str:
+    """Sends ``text`` and waits for the answer to it that says ``expect``."""
+    answers_before = page.locator(".msg.bot").count()
     box = page.get_by_role("textbox", name="Your message")
     box.fill(text)
     box.press("Enter")
-    page.locator(".msg.bot").filter(has_text=expect).last.wait_for(timeout=20_000)
+    page.locator(".msg.bot").nth(answers_before).wait_for(timeout=20_000)
+    return answer(page, expect)
