@@ -166,6 +166,13 @@ def _channels(_args) -> int:
             settings.get().facebook,
             "FACEBOOK_VERIFY_TOKEN, FACEBOOK_APP_SECRET and FACEBOOK_PAGE_ACCESS_TOKEN",
         ),
+        (
+            "WhatsApp",
+            "whatsapp",
+            settings.get().whatsapp,
+            "WHATSAPP_ACCESS_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN and "
+            "WHATSAPP_PHONE_NUMBER_ID",
+        ),
     ):
         if enabled:
             print(f"{name}: enabled, webhook {base}/webhooks/{path}/webhook")

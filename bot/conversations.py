@@ -17,7 +17,7 @@ import secrets
 
 from bot import settings
 
-CHANNELS = ("socketio", "telegram", "facebook", "rest")
+CHANNELS = ("socketio", "telegram", "facebook", "whatsapp", "rest")
 ERASE_ACTION = "action_delete_my_data"  # its turn removes the conversation everywhere
 WIDGET_FORGETS = {"hub_widget": "forget"}  # after an erasure, the browser's copy goes too
 TRANSCRIPT_LINES = 60  # last messages of a conversation an enquiry's contact reads

@@ -112,6 +112,15 @@ class Facebook:
 
 
 @dataclass(frozen=True)
+class WhatsApp:
+    access_token: str
+    app_secret: str
+    verify_token: str
+    phone_number_id: str
+    api_base_url: str = "https://graph.facebook.com/v21.0"
+
+
+@dataclass(frozen=True)
 class EventBroker:
     url: str
     queue: str = "hub-events"
@@ -145,6 +154,7 @@ class Settings:
     web_port: int
     telegram: Telegram | None  # None: not enabled (404)
     facebook: Facebook | None
+    whatsapp: WhatsApp | None
     # who may call what (bot/conversations.py, actions/server.py, nlu/channels/rest.py)
     session_secret: str  # signs the widget's session ids; shared by all Rasa servers
     action_server: (
@@ -289,6 +299,20 @@ def _facebook(read: _Reader) -> Facebook | None:
     return Facebook(**values, api_base_url=read.url("FACEBOOK_API_BASE_URL", Facebook.api_base_url))
 
 
+def _whatsapp(read: _Reader) -> WhatsApp | None:
+    """Enabled only with the access token, the app secret, the verify token and the
+    business phone number's id."""
+    values = {
+        "access_token": read.text("WHATSAPP_ACCESS_TOKEN"),
+        "app_secret": read.text("WHATSAPP_APP_SECRET"),
+        "verify_token": read.text("WHATSAPP_VERIFY_TOKEN"),
+        "phone_number_id": read.text("WHATSAPP_PHONE_NUMBER_ID"),
+    }
+    if not all(values.values()):
+        return None
+    return WhatsApp(**values, api_base_url=read.url("WHATSAPP_API_BASE_URL", WhatsApp.api_base_url))
+
+
 def _trusted_proxies(read: _Reader) -> tuple[str, ...]:
     """Who may say which client it forwards: by default this machine, where the
     front door (nginx) runs. Anybody else's ``X-Forwarded-For`` is ignored."""
@@ -370,6 +394,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         web_port=read.number("WEB_PORT", 8080, minimum=1),
         telegram=_telegram(read),
         facebook=_facebook(read),
+        whatsapp=_whatsapp(read),
         session_secret=read.text("SESSION_SECRET") or secrets.token_hex(32),
         action_server=read.choice("ACTION_SERVER", "off", ("off", "on")) == "on",
         action_server_token=read.optional("ACTION_SERVER_TOKEN"),

@@ -23,7 +23,13 @@ from bot import conversations
 from harness.production import tracker_database, two_servers_behind_the_door, unavailable
 from harness.servers import Visitor, post
 from tests.support.enquiries import erases, writes_and_sends_an_enquiry
-from tests.support.messengers import telegram_update
+from tests.support.messengers import (
+    meta_signature,
+    telegram_update,
+    wait_until,
+    whatsapp_call,
+    whatsapp_message,
+)
 from tests.support.metrics import get
 
 pytestmark = pytest.mark.e2e
@@ -189,6 +195,24 @@ def test_a_telegram_update_redelivered_to_the_other_instance_is_answered_once(in
         answers.append(platforms.telegram_texts(chat_id))  # sent before the webhook answers
     assert answers[0] and answers[1] == answers[0]
     assert user_texts(instances[1], str(chat_id), "telegram") == ["what is spinlab?"]
+
+
+def test_a_whatsapp_message_redelivered_to_the_other_instance_and_door_is_answered_once(
+    instances, door, platforms
+):
+    wa_id = str(4915000000000 + uuid.uuid4().int % 10**9)
+    body = whatsapp_call(whatsapp_message(wa_id, body="what is spinlab?"))
+    headers = {
+        "Content-Type": "application/json",
+        "X-Hub-Signature-256": meta_signature("meta-app-secret", body),
+    }
+    for url in (instances[0].url, instances[1].url, door):  # Meta resends, to any of them
+        assert post(f"{url}/webhooks/whatsapp/webhook", body, headers)[0] == 200
+    assert wait_until(lambda: platforms.whatsapp_texts(wa_id))
+    time.sleep(2)  # a second answer, were there one, would be sent by now
+    texts = platforms.whatsapp_texts(wa_id)
+    assert "SpinLab" in " ".join(texts) and len(set(texts)) == len(texts)  # one answer
+    assert user_texts(instances[1], wa_id, "whatsapp") == ["what is spinlab?"]
 
 
 def test_two_hundred_conversations_through_the_front_door_lose_and_reorder_nothing(instances, door):

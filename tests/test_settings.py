@@ -85,6 +85,22 @@ def test_each_group_is_read_into_its_own_value():
     assert current.contact_email("sebastian_lindner") is None
 
 
+def test_whatsapp_is_enabled_only_with_all_four_of_its_variables():
+    four = {
+        "WHATSAPP_ACCESS_TOKEN": "EAAG",
+        "WHATSAPP_APP_SECRET": "secret",
+        "WHATSAPP_VERIFY_TOKEN": "verify",
+        "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
+    }
+    enabled = load(four).whatsapp
+    assert enabled.phone_number_id == "106540352242922"
+    assert enabled.api_base_url.startswith("https://graph.facebook.com/v")
+    for missing in four:
+        assert load({k: v for k, v in four.items() if k != missing}).whatsapp is None
+    with pytest.raises(settings.SettingsError, match="WHATSAPP_API_BASE_URL"):
+        load({**four, "WHATSAPP_API_BASE_URL": "graph.facebook.com"})
+
+
 def test_the_mail_time_zone_and_the_privacy_address_are_read_as_given():
     current = load(
         {"MAIL_TIMEZONE": "America/New_York", "PRIVACY_CONTACT_EMAIL": " <datenschutz@müller.de>"}

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 
-import aiohttp
-
+from bot.messengers.api import JsonApi
 from bot.messengers.updates import NON_TEXT, UnknownUpdate
 
 QUICK_REPLY_TITLE_LIMIT = 20  # characters Messenger shows on a quick reply
@@ -124,24 +122,16 @@ def send_body(recipient_id: str, text: str, buttons: list[dict] | None = None) -
     return {"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": message}
 
 
-class GraphApi:
-    """Meta's Send API over one aiohttp session."""
+class GraphApi(JsonApi):
+    """Meta's Send API."""
 
     def __init__(self, page_access_token: str, base_url: str):
+        super().__init__()
         self._token = page_access_token
         self._url = f"{base_url.rstrip('/')}/me/messages"
-        self._session: aiohttp.ClientSession | None = None
 
     async def send(self, body: dict) -> dict:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
-        async with self._session.post(
-            self._url,
-            params={"access_token": self._token},
-            data=json.dumps(body),
-            headers={"Content-Type": "application/json"},
-        ) as response:
-            result = await response.json(content_type=None)
-            if response.status != 200:
-                raise RuntimeError(f"Messenger send failed: {response.status} {result}")
-            return result
+        status, result = await self.post(self._url, body, params={"access_token": self._token})
+        if status != 200:
+            raise RuntimeError(f"Messenger send failed: {status} {result}")
+        return result

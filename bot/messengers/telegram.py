@@ -11,11 +11,9 @@ webhook is ``nlu/channels/telegram.py``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-import aiohttp
-
+from bot.messengers.api import JsonApi
 from bot.messengers.updates import EDITED, NON_TEXT, UnknownUpdate
 
 # Commands a visitor can type; the value is the message the dialogue receives.
@@ -119,30 +117,22 @@ def send_message_body(chat_id: int, text: str, buttons: list[dict] | None = None
     return body
 
 
-class BotApi:
-    """The few Bot API methods the assistant calls, over one aiohttp session."""
+class BotApi(JsonApi):
+    """The few Bot API methods the assistant calls."""
 
     def __init__(self, token: str, base_url: str):
+        super().__init__()
         self._url = f"{base_url.rstrip('/')}/bot{token}"
-        self._session: aiohttp.ClientSession | None = None
 
     async def call(self, method: str, body: dict) -> dict:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
-        async with self._session.post(
-            f"{self._url}/{method}",
-            data=json.dumps(body),
-            headers={"Content-Type": "application/json"},
-        ) as response:
-            result = await response.json(content_type=None)
-            if response.status != 200 or not result.get("ok"):
-                raise RuntimeError(f"Telegram {method} failed: {response.status} {result}")
-            return result
+        status, result = await self.post(f"{self._url}/{method}", body)
+        if status != 200 or not result.get("ok"):
+            raise RuntimeError(f"Telegram {method} failed: {status} {result}")
+        return result
 
     async def call_once(self, method: str, body: dict) -> dict:
         """One call, then the session is closed (for command-line use)."""
         try:
             return await self.call(method, body)
         finally:
-            if self._session:
-                await self._session.close()
+            await self.close()

@@ -9,7 +9,6 @@ sender's messages are handled in order. Replies go out through aiohttp.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
@@ -22,9 +21,8 @@ from sanic.response import HTTPResponse
 from bot import conversations, logs, settings
 from bot.messengers import facebook
 from bot.messengers.shared_ids import seen_ids
-from bot.messengers.updates import UnknownUpdate
 from nlu.channels import limits
-from nlu.channels.webhook import ChatOrder, json_body, refusal
+from nlu.channels.webhook import ChatOrder, read_call, refusal, verification
 
 log = logging.getLogger(__name__)
 
@@ -101,23 +99,13 @@ class FacebookInput(RasaFacebookInput):
 
         @webhook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
-            token = request.args.get("hub.verify_token") or ""
-            if self.enabled and hmac.compare_digest(token.encode(), self.fb_verify.encode()):
-                return response.text(request.args.get("hub.challenge") or "")
-            return refusal(403, "wrong verify token")
+            return verification(request, self.fb_verify if self.enabled else None)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            refused = self._refused(request)
-            if refused is not None:
-                return refused
-            payload = json_body(request)
-            if isinstance(payload, HTTPResponse):
-                return payload
-            try:
-                events = facebook.read_events(payload)
-            except UnknownUpdate as error:
-                return refusal(400, str(error))
+            events = read_call(request, self._refused(request), facebook.read_events)
+            if isinstance(events, HTTPResponse):
+                return events
             for incoming in events:
                 if await self.seen.first_time(incoming.message_id):
                     async with self.order.of(incoming.sender_id):

@@ -22,9 +22,8 @@ from sanic.response import HTTPResponse
 from bot import conversations, logs, settings
 from bot.messengers import telegram
 from bot.messengers.shared_ids import seen_ids
-from bot.messengers.updates import UnknownUpdate
 from nlu.channels import limits
-from nlu.channels.webhook import ChatOrder, json_body, refusal
+from nlu.channels.webhook import ChatOrder, read_call, refusal
 
 log = logging.getLogger(__name__)
 
@@ -101,16 +100,9 @@ class TelegramInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            refused = self._refused(request)
-            if refused is not None:
-                return refused
-            update = json_body(request)
-            if isinstance(update, HTTPResponse):
-                return update
-            try:
-                incoming = telegram.read_update(update)
-            except UnknownUpdate as error:
-                return refusal(400, str(error))
+            incoming = read_call(request, self._refused(request), telegram.read_update)
+            if isinstance(incoming, HTTPResponse):
+                return incoming
             if not await self.seen.first_time(incoming.update_id):
                 return response.json({"status": "already handled"})
             async with self.order.of(str(incoming.chat_id)):

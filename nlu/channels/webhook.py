@@ -1,5 +1,6 @@
-"""What the webhooks share: the one checked way to read a JSON body, refusals, and one
-lock per chat, so that a chat's messages are handled in the order they came.
+"""What the webhooks share: the one checked way to read a JSON body, refusals, Meta's
+verification handshake, and one lock per chat, so that a chat's messages are handled
+in the order they came.
 
 Every channel that reads JSON (REST, Telegram, Messenger) reads it through
 :func:`json_body`, so a body one channel refuses is refused by all of them, and no
@@ -9,15 +10,19 @@ body, however made, ends in a 500: too large gets 413, anything else unreadable 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import re
 import weakref
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from sanic import response
 from sanic.response import HTTPResponse
 
 from bot import settings
+from bot.messengers.updates import UnknownUpdate
+
+Read = TypeVar("Read")
 
 MAX_JSON_DEPTH = 32  # a Telegram update or a Messenger call nests about 10 deep
 
@@ -76,6 +81,30 @@ def json_body(request: Any, max_bytes: int = settings.REQUEST_MAX_BYTES) -> Any:
     except (ValueError, RecursionError):
         return refusal(400, "body is not JSON")
     return value
+
+
+def read_call(request: Any, refused: HTTPResponse | None, read: Callable[[Any], Read]):
+    """What a webhook call holds, as ``read`` makes it of the JSON body, or the refusal
+    to answer: the channel's own (``refused``: not enabled, not signed), then
+    :func:`json_body`'s, then 400 for what ``read`` finds is no update of its kind."""
+    if refused is not None:
+        return refused
+    payload = json_body(request)
+    if isinstance(payload, HTTPResponse):
+        return payload
+    try:
+        return read(payload)
+    except UnknownUpdate as error:
+        return refusal(400, str(error))
+
+
+def verification(request: Any, verify_token: str | None) -> HTTPResponse:
+    """Meta's webhook handshake: ``hub.challenge`` echoed when ``hub.verify_token`` is
+    ours (compared in constant time); 403 otherwise, or while not configured."""
+    token = (request.args.get("hub.verify_token") or "").encode()
+    if verify_token and hmac.compare_digest(token, verify_token.encode()):
+        return response.text(request.args.get("hub.challenge") or "")
+    return refusal(403, "wrong verify token")
 
 
 class ChatOrder:
