@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import sys
@@ -181,6 +182,48 @@ def _channels(_args) -> int:
     return 0
 
 
+def _operators_add(args) -> int:
+    """Asks for the password twice on the terminal; it is never an argument (shell
+    history, process list)."""
+    from bot.console import accounts
+
+    password = getpass.getpass(f"Password for {args.name}: ")
+    if getpass.getpass("The same again: ") != password:
+        print("The two passwords differ; nothing was changed.", file=sys.stderr)
+        return 1
+    try:
+        accounts.add(db.session_factory(), args.name, password)
+    except accounts.AccountError as error:
+        print(f"Not added: {error}.", file=sys.stderr)
+        return 1
+    print(
+        f"Operator {args.name} added: sign in at http://localhost:{settings.get().web_port}/console/"
+    )
+    return 0
+
+
+def _operators_list(_args) -> int:
+    from bot.console import accounts
+
+    names = accounts.names(db.session_factory())
+    print(
+        "\n".join(names)
+        if names
+        else "No operators: add one with `python -m bot operators add NAME`."
+    )
+    return 0
+
+
+def _operators_remove(args) -> int:
+    from bot.console import accounts
+
+    if not accounts.remove(db.session_factory(), args.name):
+        print(f"No operator {args.name}.", file=sys.stderr)
+        return 1
+    print(f"Operator {args.name} removed, with the sessions they had open.")
+    return 0
+
+
 def _telegram_set_webhook(_args) -> int:
     """Tell Telegram where to deliver updates, with the secret it must send back."""
     from bot.messengers.telegram import ALLOWED_UPDATES, BotApi
@@ -276,8 +319,22 @@ def main(argv: list[str] | None = None) -> int:
     telegram.add_parser(
         "set-webhook", help="register TELEGRAM_WEBHOOK_URL with the secret token"
     ).set_defaults(run=_telegram_set_webhook)
+    operators = commands.add_parser(
+        "operators", help="who may sign in to the console"
+    ).add_subparsers(dest="operators", required=True)
+    for name, run, text in (
+        ("add", _operators_add, "add an operator; asks for the password"),
+        ("remove", _operators_remove, "remove an operator and end their sessions"),
+    ):
+        command = operators.add_parser(name, help=text)
+        command.add_argument("name", help="e.g. anna.schmidt (a-z 0-9 . _ -)")
+        command.set_defaults(run=run)
+    operators.add_parser("list", help="every operator").set_defaults(run=_operators_list)
     args = parser.parse_args(argv)
-    if args.command == "enquiries":  # an operator's first look may precede every start
+    if args.command in (
+        "enquiries",
+        "operators",
+    ):  # an operator's first look may precede every start
         db.create_schema(db.session_factory())
     return args.run(args)
 

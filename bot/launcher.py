@@ -288,6 +288,7 @@ The Dresden/Leipzig hub assistant is ready (started in {{took}}).
   In a terminal:   make shell
   Handoff e-mails: {mail}
   Logs:            {log_files}{door}
+  Console:         {chat}/console/  (add an operator first: .venv/bin/python -m bot operators add NAME)
   Operators:       readiness: localhost:{rasa}/webhooks/ops/readyz (each Rasa server),
                      localhost:{dispatcher}/readyz
                    Prometheus: localhost:{rasa}/webhooks/ops/metrics, localhost:{dispatcher}/metrics

@@ -174,6 +174,7 @@ class Settings:
     event_broker: EventBroker | None
     log_format: str  # "json" in production (one object per line), else "text"
     ops_token: str | None  # bearer token of the operator endpoints; None refuses all
+    console_sign_ins_per_minute: int  # per client address and per name (bot/web/console.py)
     dispatcher_port: int | None  # where the dispatcher serves health and metrics
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -420,6 +421,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         else None,
         log_format=read.choice("LOG_FORMAT", "text", ("text", "json")),
         ops_token=read.optional("OPS_TOKEN"),
+        console_sign_ins_per_minute=read.number("CONSOLE_SIGN_INS_PER_MINUTE", 5, minimum=1),
         dispatcher_port=read.number("DISPATCHER_PORT", None, minimum=1),
         environ=environ,
     )

@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot import conversations
 from bot.settings import PROJECT_ROOT
-from harness.servers import _start, _stop, _wait_http, free_port, running_assistant
-from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS, answer, ask, open_widget
+from harness.servers import free_port, running_assistant
+from tests.support.browser import answer, ask, chromium, open_widget, playwright_or_skip, web_app
 
 pytestmark = pytest.mark.e2e
 
@@ -29,11 +27,7 @@ SCREENSHOT = PROJECT_ROOT / "docs" / "widget.png"
 PRIVACY_URL = "https://hub.example.org/privacy-notice"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        f"{CHROMIUM} not installed (make setup installs Debian's chromium)", allow_module_level=True
-    )
-playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api = playwright_or_skip()
 
 
 @pytest.fixture(scope="module")
@@ -46,21 +40,15 @@ def servers(tmp_path_factory, smtp):
         extra_env={"CORS_ORIGINS": origin, "PRIVACY_NOTICE_URL": PRIVACY_URL, **smtp.env},
         with_dispatcher=True,
     ) as assistant:
-        env = {**assistant.env, "WEB_PORT": str(web_port), "RASA_PUBLIC_URL": assistant.url}
-        web = _start([sys.executable, "-m", "bot.web.app"], workdir / "web.log", env)
-        try:
-            _wait_http(f"{origin}/healthz", web, 60, workdir / "web.log")
+        env = {**assistant.env, "RASA_PUBLIC_URL": assistant.url}
+        with web_app(workdir, env, web_port):
             yield assistant, origin
-        finally:
-            _stop(web)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+    with chromium(playwright_api) as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot import db, settings
+from bot.console import gaps
 from bot.enquiries.models import EnquiryRow, OutboxRow, ReferenceCounterRow
 from bot.enquiries.text import storable
 from bot.handoff import render
@@ -223,7 +224,11 @@ def _delete_enquiries(condition, factory: sessionmaker | None) -> int:
 
 
 def delete_conversation_data(conversation_id: str, factory: sessionmaker | None = None) -> int:
-    """A visitor's right to erasure: their enquiries, transcripts and queued e-mails."""
+    """A visitor's right to erasure: their enquiries, transcripts and queued e-mails, and
+    what they asked that the assistant could not answer (the console's gaps). Returns
+    the number of enquiries."""
+    factory = factory or db.session_factory()
+    gaps.erase_conversation(factory, conversation_id)
     return _delete_enquiries(EnquiryRow.conversation_id == conversation_id, factory)
 
 
@@ -231,3 +236,8 @@ def purge(older_than_days: int, factory: sessionmaker | None = None) -> int:
     """Retention: remove enquiries (with transcripts and e-mails) older than the limit."""
     cutoff = utcnow() - timedelta(days=older_than_days)
     return _delete_enquiries(EnquiryRow.created_at < cutoff, factory)
+
+
+def erase(reference: str, factory: sessionmaker | None = None) -> int:
+    """An operator's erasure of one enquiry, with its transcript and e-mails."""
+    return _delete_enquiries(EnquiryRow.reference == reference, factory)

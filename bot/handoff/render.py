@@ -77,7 +77,7 @@ def _speakers(language: str) -> dict[str, str]:
     return {who: t.template for who, t in _keyed("speakers.LANG.txt", language).items()}
 
 
-def _channel_name(key: str, language: str) -> str:
+def channel_name(key: str, language: str) -> str:
     """The channel as people call it (data/mail/channels.*.txt), not its internal key."""
     names = _keyed("channels.LANG.txt", language)
     return (names.get(key) or names["unknown"]).template
@@ -100,7 +100,7 @@ def _turn_time(stored: object) -> str:
         return text
 
 
-def _turns(transcript: list[dict], language: str) -> list[tuple[str, str, str]]:
+def turns(transcript: list[dict], language: str) -> list[tuple[str, str, str]]:
     """(at, speaker, text) of each turn, as storable text whatever the JSON held."""
     speakers = _speakers(language)
     turns = []
@@ -114,14 +114,14 @@ def _turns(transcript: list[dict], language: str) -> list[tuple[str, str, str]]:
 
 
 def _transcript_text(transcript: list[dict], language: str) -> str:
-    lines = (f"  [{at}] {who}: {text}" for at, who, text in _turns(transcript, language))
+    lines = (f"  [{at}] {who}: {text}" for at, who, text in turns(transcript, language))
     return "\n".join(lines) or "  -"
 
 
 def _transcript_html(transcript: list[dict], language: str) -> str:
     return "".join(
         f"<li><small>{html.escape(at)}</small> <b>{html.escape(who)}</b>: {html.escape(text)}</li>"
-        for at, who, text in _turns(transcript, language)
+        for at, who, text in turns(transcript, language)
     )
 
 
@@ -131,7 +131,7 @@ def _values(enquiry, contact: Contact, language: str) -> dict[str, str]:
         "topic": enquiry.topic,
         "routing_reason": enquiry.routing_reason,
         "created_at": local_time(enquiry.created_at),
-        "channel": _channel_name(enquiry.channel, language),
+        "channel": channel_name(enquiry.channel, language),
         "visitor_name": enquiry.visitor_name,
         "visitor_email": enquiry.visitor_email,
         "visitor_organisation": enquiry.visitor_organisation or "-",

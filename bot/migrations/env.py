@@ -4,7 +4,8 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-import bot.enquiries.models  # noqa: F401  (registers the tables)
+import bot.console.models  # noqa: F401  (registers the tables)
+import bot.enquiries.models  # noqa: F401
 import bot.knowledge.models  # noqa: F401
 from bot import settings
 from bot.db import Base

@@ -1,6 +1,7 @@
 """aiohttp app at http://localhost:8080/: the demo page in the hub's style with the
 chat widget, in English or German (``?lang=de``), the widget asset (versioned,
-cacheable, gzip), and health endpoints. The page is served with a strict
+cacheable, gzip), health endpoints, and the operator console (``/console/``,
+bot/web/console.py). The demo page is served with a strict
 Content-Security-Policy: scripts and styles only with the request's nonce, as on a site
 that embeds the widget under a nonce-based policy."""
 
@@ -21,6 +22,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot import db, logs, settings
+from bot.web.console import Console
 
 HERE = Path(__file__).resolve().parent
 SOCKET_IO_CLIENT = settings.PROJECT_ROOT / "node_modules/socket.io-client/dist/socket.io.min.js"
@@ -144,6 +146,9 @@ def create_app(rasa_url: str | None = None) -> web.Application:
         return web.json_response(checks, status=status)
 
     app = web.Application()
+    console = Console()
+    console.add_routes(app)
+    app.on_startup.append(lambda _app: _in_thread(db.create_schema, console.factory))
     app.router.add_get("/", index)
     app.router.add_get("/healthz", health)
     app.router.add_get("/readyz", ready)
@@ -154,6 +159,10 @@ def create_app(rasa_url: str | None = None) -> web.Application:
         app.router.add_get(f"/widget/{version}/{name}", asset(name, immutable=True))
     app["widget_version"], app["widget_assets"] = version, assets
     return app
+
+
+async def _in_thread(function, *args) -> None:
+    await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
 
 def _database_answers() -> None:

@@ -2,21 +2,27 @@
 lets a project add routes: ``GET /webhooks/ops/healthz`` (the process answers),
 ``/webhooks/ops/readyz`` (model loaded, tracker store and lock store reachable; says
 when the entity rules are older than the knowledge base) and
-``/webhooks/ops/metrics`` (Prometheus, behind ``OPS_TOKEN``; bot/operations.py).
+``/webhooks/ops/metrics`` (Prometheus, behind ``OPS_TOKEN``; bot/operations.py), and
+``POST /webhooks/ops/dry-run`` (behind ``OPS_TOKEN``: who a message would be routed to
+and why, for the operator console; bot/console/dry_run.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from functools import lru_cache
 
 from rasa.core.channels.channel import InputChannel
 from sanic import Blueprint, response
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import operations, settings
+from bot.console.dry_run import dry_run
 from bot.knowledge import store
 from nlu.channels import limits
+from nlu.channels.webhook import json_body
 from nlu.components import spacy_model
 from nlu.pipeline import build
 
@@ -98,6 +104,11 @@ async def readiness(agent) -> tuple[int, dict]:
     return 200, body
 
 
+@lru_cache(maxsize=1)
+def _knowledge() -> store.KnowledgeBase:
+    return store.KnowledgeBase()
+
+
 class OperationsInput(InputChannel):
     @classmethod
     def name(cls) -> str:
@@ -122,5 +133,22 @@ class OperationsInput(InputChannel):
                 return response.json({"error": refused[1]}, status=refused[0])
             body, content_type = operations.metrics_exposition()
             return response.raw(body, content_type=content_type)
+
+        @blueprint.post("/dry-run")
+        async def routing_dry_run(request):
+            refused = operations.refusal(request.headers.get("Authorization"))
+            if refused:
+                return response.json({"error": refused[1]}, status=refused[0])
+            body = json_body(request)
+            if isinstance(body, response.HTTPResponse):
+                return body
+            if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+                return response.json({"error": 'send {"text": "..."}'}, status=400)
+            agent = getattr(request.app.ctx, "agent", None)
+            if agent is None or not agent.is_ready():
+                return response.json({"error": "no model loaded"}, status=503)
+            parsed = await agent.parse_message(body["text"][: settings.MESSAGE_MAX_CHARS])
+            facts = await asyncio.get_running_loop().run_in_executor(None, _knowledge().facts)
+            return response.json(dataclasses.asdict(dry_run(parsed, facts)))
 
         return blueprint

@@ -6,7 +6,11 @@ conversation (bot/conversations.py) is not saved; instead every event of the
 conversation is deleted, and the event broker is told (``conversation_erased``), so the
 next message starts an empty conversation and Rasa's HTTP API shows nothing of it.
 Retention: at most once every ``sweep_seconds`` a save also deletes the conversations
-idle for longer than ``CONVERSATION_RETENTION_DAYS``.
+idle for longer than ``CONVERSATION_RETENTION_DAYS``, and the gaps older than that.
+
+Gaps: each saved turn's visitor messages that the assistant could not answer are
+written to the project database for the operators' console (bot/console/gaps.py), in
+a thread and only when there are any; a failure there is logged, never the turn's.
 
 Both read and write a window of each conversation, not all of it
 (nlu/server/window.py), so that a message costs the same at turn 200 as at turn 10:
@@ -31,9 +35,12 @@ nothing, a write stores only the events the database does not hold yet.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
+from collections import Counter
+from datetime import datetime
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import (
@@ -41,10 +48,12 @@ from rasa.core.tracker_store import (
     SQLTrackerStore,
     create_engine_kwargs,
 )
-from rasa.shared.core.events import ActionExecuted, Event, Restarted, UserUttered
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME
+from rasa.shared.core.events import ActionExecuted, Event, Restarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import conversations, settings
+from bot import conversations, db, settings
+from bot.console import gaps, tallies
 from nlu.server import window
 
 log = logging.getLogger(__name__)
@@ -77,6 +86,70 @@ def erasure_requested(tracker) -> bool:
     return erased and restarted
 
 
+def language_when_read(events: list[Event], known: int) -> str | None:
+    """The ``language`` slot of the tracker before its first ``known`` events."""
+    for event in reversed(events[:known]):
+        if isinstance(event, Restarted):
+            return None
+        if isinstance(event, SlotSet) and event.key == gaps.LANGUAGE_SLOT:
+            return event.value
+    return None
+
+
+async def record_gaps(new: list[Event], sender_id: str, language: str | None) -> list:
+    """The turn's unanswered messages for the console; the database only when there
+    are any, and never the reason a save fails."""
+    try:
+        found = gaps.gaps_in(new, sender_id, language)
+        if found:
+            await asyncio.to_thread(lambda: gaps.record(db.session_factory(), found))
+        return found
+    except Exception:
+        log.exception("could not record the messages the assistant could not answer")
+        return []
+
+
+class TurnCounts:
+    """The overview's weekly counts (bot/console/tallies.py), added up in memory and
+    written at most every ``flush_seconds``, so a turn costs no write of its own."""
+
+    def __init__(self, flush_seconds: float = 10.0):
+        self.pending: Counter = Counter()
+        self.flush_seconds = flush_seconds
+        self._next_flush = time.monotonic() + flush_seconds
+
+    def count(self, new: list[Event], found: list, language: str | None) -> None:
+        week = tallies.week_of(datetime.utcnow())
+        spoken = (
+            next(
+                (e.value for e in reversed(new) if isinstance(e, SlotSet) and e.key == "language"),
+                language,
+            )
+            or gaps.DEFAULT_LANGUAGE
+        )
+        messages = sum(isinstance(e, UserUttered) for e in new)
+        started = sum(
+            isinstance(e, ActionExecuted) and e.action_name == ACTION_SESSION_START_NAME
+            for e in new
+        )
+        for measure, count in (("messages", messages), ("conversations", started)):
+            if count:
+                self.pending[(week, spoken, measure)] += count
+        for gap in found:
+            self.pending[(week, gap.language, gap.kind)] += 1
+
+    async def flush_when_due(self) -> None:
+        if not self.pending or time.monotonic() < self._next_flush:
+            return
+        self._next_flush = time.monotonic() + self.flush_seconds
+        counts, self.pending = self.pending, Counter()
+        try:
+            await asyncio.to_thread(lambda: tallies.add(db.session_factory(), counts))
+        except Exception:  # counted again with the next flush
+            log.exception("could not write the weekly counts")
+            self.pending.update(counts)
+
+
 class ForgettingStore:
     """What both stores share; each says how it deletes (:meth:`_delete`,
     :meth:`_delete_idle`)."""
@@ -84,15 +157,24 @@ class ForgettingStore:
     sweep_seconds = 3600.0
     _next_sweep = 0.0
 
+    @functools.cached_property
+    def turn_counts(self) -> TurnCounts:
+        return TurnCounts()
+
     async def save(self, tracker) -> None:
         events = list(tracker.events)
+        known = getattr(tracker, KNOWN, 0)
+        new = events[known:]
         if self.event_broker is not None:  # the broker counts an erased turn too
-            new = events[getattr(tracker, KNOWN, 0) :]
             await self._stream_new_events(self.event_broker, new, tracker.sender_id)
         if erasure_requested(tracker):
             await self.erase(tracker.sender_id)
         else:
             await self._save_turn(tracker, events)
+            language = language_when_read(events, known)
+            found = await record_gaps(new, tracker.sender_id, language)
+            self.turn_counts.count(new, found, language)
+            await self.turn_counts.flush_when_due()
         setattr(tracker, KNOWN, len(events))
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + self.sweep_seconds
@@ -115,7 +197,20 @@ class ForgettingStore:
         removed = await self._delete_idle(cutoff)
         if removed:
             log.info("retention: removed %s conversations idle for %s days", removed, days)
+        await self._purge_gaps(cutoff)
         return removed
+
+    async def _purge_gaps(self, cutoff: float) -> None:
+        """What visitors asked leaves the console when their conversations would."""
+        try:
+            purged = await asyncio.to_thread(
+                lambda: gaps.purge(db.session_factory(), gaps.utc(cutoff))
+            )
+        except Exception:  # the next sweep tries again
+            log.exception("retention sweep of the gaps failed")
+        else:
+            if purged:
+                log.info("retention: removed %s unanswered messages", purged)
 
 
 class ForgettingInMemoryTrackerStore(ForgettingStore, InMemoryTrackerStore):

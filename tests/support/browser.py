@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from harness.servers import _start, _stop, _wait_http
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -36,3 +44,38 @@ def ask(page, text: str, expect: str) -> str:
     box.press("Enter")
     page.locator(".msg.bot").nth(answers_before).wait_for(timeout=20_000)
     return answer(page, expect)
+
+
+@contextmanager
+def web_app(workdir: Path, env: dict, port: int) -> Iterator[str]:
+    """The web app (``python -m bot.web.app``) on ``port`` with ``env``; its origin."""
+    origin = f"http://127.0.0.1:{port}"
+    process = _start(
+        [sys.executable, "-m", "bot.web.app"], workdir / "web.log", {**env, "WEB_PORT": str(port)}
+    )
+    try:
+        _wait_http(f"{origin}/healthz", process, 60, workdir / "web.log")
+        yield origin
+    finally:
+        _stop(process)
+
+
+@contextmanager
+def chromium(playwright_api) -> Iterator:
+    """Debian's chromium, headless, driven by Playwright."""
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def playwright_or_skip():
+    """Playwright's sync API, or the test module skipped, saying why."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(
+            f"{CHROMIUM} not installed (make setup installs Debian's chromium)",
+            allow_module_level=True,
+        )
+    return pytest.importorskip("playwright.sync_api")
