@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--frozen",
         action="store_true",
-        help="also the frozen visitor sets (data/eval/frozen/): the final run only",
+        help="also the frozen visitor sets (data/eval/frozen*/), each as its own part: "
+        "the final run only",
     )
     args = parser.parse_args(argv)
     facts = document.read()
@@ -166,13 +167,14 @@ def main(argv: list[str] | None = None) -> int:
                 assistant, visitors.sets(frozen=False), phones
             )
             if args.frozen:
-                summaries["frozen"] = visitors.evaluate(
-                    assistant, sorted(visitors.FROZEN_DIR.glob("*.yml")), phones, failures=False
-                )
+                for part, directory in visitors.FROZEN_PARTS.items():
+                    summaries[part] = visitors.evaluate(
+                        assistant, sorted(directory.glob("*.yml")), phones, failures=False
+                    )
     for language in ("en", "de"):
         if language in summaries:
             print_report(summaries[language])
-    for part in ("visitors", "frozen"):
+    for part in ("visitors", *visitors.FROZEN_PARTS):
         for summary in summaries.get(part, {}).values():
             print(f"\n[{part}]", end="")
             visitors.print_report(summary)

@@ -25,6 +25,9 @@ from harness.servers import Assistant
 
 VISITOR_DIR = PROJECT_ROOT / "data" / "eval" / "visitors"
 FROZEN_DIR = PROJECT_ROOT / "data" / "eval" / "frozen"
+# each frozen part is reported alone: "frozen" was run eleven times before "frozen2" was
+# written (2026-12-03), which nobody has read
+FROZEN_PARTS = {"frozen": FROZEN_DIR, "frozen2": PROJECT_ROOT / "data" / "eval" / "frozen2"}
 # the responses that say plainly that the assistant does not have the information
 # asked ("X is not among the partners named; the lists I know are not complete")
 UNKNOWN_RESPONSES = frozenset(
@@ -71,7 +74,8 @@ class Case:
 
 def sets(frozen: bool = False) -> list[Path]:
     paths = sorted(VISITOR_DIR.glob("*.yml"))
-    return paths + (sorted(FROZEN_DIR.glob("*.yml")) if frozen else [])
+    frozen_paths = [p for d in FROZEN_PARTS.values() for p in sorted(d.glob("*.yml"))]
+    return paths + (frozen_paths if frozen else [])
 
 
 def read_cases(path: Path) -> tuple[str, list[Case]]:
