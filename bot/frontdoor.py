@@ -18,6 +18,7 @@ from bot import settings
 TEMPLATE = settings.PROJECT_ROOT / "deploy" / "nginx.conf"
 PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 DOWN_SECONDS = 5  # a server that refused a connection is left out this long
+MAX_FAILS = 3  # failures in DOWN_SECONDS, counted by each nginx worker, before it does
 HEALTH_PATH = "/frontdoor/healthz"
 
 
@@ -54,7 +55,7 @@ def render(door: Door, current: settings.Settings | None = None) -> str:
     current = current or settings.get()
     limit = current.client_rate_limit
     servers = "\n".join(
-        f"        server {server} max_fails=3 fail_timeout={DOWN_SECONDS}s;"
+        f"        server {server} max_fails={MAX_FAILS} fail_timeout={DOWN_SECONDS}s;"
         for server in door.rasa_servers
     )
     values = {

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
-from bot import conversations
+from bot import conversations, frontdoor
 from harness.production import tracker_database, two_servers_behind_the_door, unavailable
 from harness.servers import Visitor, post
 from tests.support.enquiries import erases, writes_and_sends_an_enquiry
@@ -305,9 +305,9 @@ def test_a_server_killed_under_load_costs_visitors_only_the_messages_it_was_answ
     """Ten visitors at once, 200 messages in all (20 conversations of 10, the burst a
     conversation may send), through the front door; one of the two Rasa servers is
     killed (-9) after a quarter of them. Only messages that server was answering at that
-    moment may fail (nginx never sends them to the other: they could be answered
-    twice); every later message is answered; no message is stored twice. Runs last: the
-    second server stays dead."""
+    moment, or that nginx sent it before it counted the server down, may fail (nginx
+    never sends them to the other: they could be answered twice); every later message
+    is answered; no message is stored twice. Runs last: the second server stays dead."""
     first, second = instances
     senders = [f"kill-{uuid.uuid4().hex}" for _ in range(20)]
     outcomes: list[tuple[float, str, str, int]] = []  # finished at, sender, text, status
@@ -327,7 +327,10 @@ def test_a_server_killed_under_load_costs_visitors_only_the_messages_it_was_answ
     second.rasa.wait()
     failed = [(at - killed_at[0], status) for at, _, _, status in outcomes if status != 200]
     print(f"\n{len(outcomes)} messages, {len(failed)} failed: {failed}")
-    assert len(outcomes) == 200 and len(failed) <= 10  # at most those in flight
+    # those in flight (one a visitor), and what each nginx worker sends the dead server
+    # until it has counted MAX_FAILS failures of its own (no shared upstream zone)
+    unnoticed = frontdoor.MAX_FAILS * (os.cpu_count() or 1)  # worker_processes auto
+    assert len(outcomes) == 200 and len(failed) <= 10 + unnoticed
     assert all(status == 502 for _, status in failed)  # none resent, none refused for want
     last_failure = max((after for after, _ in failed), default=0.0)
     assert last_failure < 5  # in flight at the kill; noticed at once after
