@@ -4,7 +4,7 @@ the dry run knows only the message (not a hub named earlier in a conversation)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot import settings
 from bot.handoff.render import routing_reason
@@ -34,7 +34,7 @@ def dry_run(parsed: dict, facts: Facts) -> DryRun:
     )
     decision = route(need, facts)
     if isinstance(decision, Clarification):
-        return DryRun(**{**read.__dict__, "ask_which_hub": [h.name for h in decision.hubs]})
+        return replace(read, ask_which_hub=[h.name for h in decision.hubs])
     language = settings.get().contact_mail_language
     for_contact = facts.in_language(language)
     contact = for_contact.contact(decision.contact.key)
@@ -42,4 +42,4 @@ def dry_run(parsed: dict, facts: Facts) -> DryRun:
     reason = routing_reason(
         decision.reason.kind, decision.reason.subject, hub.name, contact.name, language
     )
-    return DryRun(**{**read.__dict__, "contact": contact.name, "hub": hub.name, "reason": reason})
+    return replace(read, contact=contact.name, hub=hub.name, reason=reason)

@@ -122,7 +122,11 @@ class TurnCounts:
         week = tallies.week_of(datetime.utcnow())
         spoken = (
             next(
-                (e.value for e in reversed(new) if isinstance(e, SlotSet) and e.key == "language"),
+                (
+                    e.value
+                    for e in reversed(new)
+                    if isinstance(e, SlotSet) and e.key == gaps.LANGUAGE_SLOT
+                ),
                 language,
             )
             or gaps.DEFAULT_LANGUAGE
